@@ -1,0 +1,5 @@
+"""`python -m songkhoe` runs the `songkhoe` command."""
+
+from songkhoe.cli import main
+
+main()

@@ -1,0 +1,177 @@
+"""The `songkhoe` command: one sub-command (group) per domain.
+
+Every error the user can fix (bad input, unreachable database) ends with one line on stderr,
+`songkhoe: error: ...`, and exit status 2.
+"""
+
+import sys
+from datetime import date
+
+import click
+import orjson
+
+from songkhoe.config import get_settings
+from songkhoe.db.engine import DatabaseUnavailable, check_connection, make_engine
+from songkhoe.db.migrate import upgrade
+from songkhoe.fhir.search import InvalidSearch
+from songkhoe.fhir.searchparams import UnknownSearchParameter
+from songkhoe.fhir.store import ResourceStore, StoreError
+from songkhoe.places import service as places_service
+from songkhoe.places.catalog import UnknownPlace
+
+USER_ERRORS = (DatabaseUnavailable, UnknownPlace, StoreError, InvalidSearch, UnknownSearchParameter)
+USAGE_EXIT = 2
+
+
+class CommandError(click.ClickException):
+    exit_code = USAGE_EXIT
+
+
+def open_store(*, migrate: bool = True) -> ResourceStore:
+    """The store of SONGKHOE_DATABASE_URL, checked reachable and (by default) migrated."""
+    engine = make_engine(get_settings().database_url)
+    check_connection(engine)
+    if migrate:
+        upgrade(engine)
+    return ResourceStore(engine)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Sống Khỏe: smart health for Vietnam's grassroots health network."""
+
+
+@cli.group()
+def db() -> None:
+    """Database administration."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database named by SONGKHOE_DATABASE_URL."""
+    open_store()
+    click.echo("database is up to date")
+
+
+@cli.group()
+def places() -> None:
+    """Provinces, communes and health facilities."""
+
+
+@places.command("load")
+def places_load() -> None:
+    """Load the 34 provinces, 3,321 communes and the facilities as FHIR resources."""
+    created = places_service.load(store=open_store())
+    click.echo(f"places loaded: {created} resources created")
+
+
+def _positive_people(_ctx: click.Context, _param: click.Parameter, value: int) -> int:
+    if value < 0:
+        raise CommandError(f"--people must be zero or more, got {value}")
+    return value
+
+
+def _synthesise(store: ResourceStore, province_code: str, people: int, seed: int, as_of: date):
+    from songkhoe.synth.service import populate
+
+    def progress(done: int, resources: int) -> None:
+        click.echo(f"\r  {done:,}/{people:,} people, {resources:,} resources", nl=False, err=True)
+
+    report = populate(
+        store=store,
+        province_code=province_code,
+        people=people,
+        seed=seed,
+        as_of=as_of,
+        progress=progress,
+    )
+    click.echo("", err=True)
+    rate = report.people / report.seconds if report.seconds else 0.0
+    click.echo(
+        f"synthesised {report.people:,} people and {report.resources:,} resources "
+        f"in {report.seconds:.1f} s ({rate:,.0f} people/s)"
+    )
+
+
+@cli.command()
+@click.option("--province", "province_code", required=True, help="Province code, e.g. 24.")
+@click.option("--people", type=int, required=True, callback=_positive_people)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Last day of the generated history (default: today).",
+)
+def synth(province_code: str, people: int, seed: int, as_of) -> None:
+    """Generate a synthetic population with check-up history for one province."""
+    from songkhoe.places.catalog import province
+
+    province(province_code)
+    store = open_store()
+    places_service.load(store=store)
+    _synthesise(store, province_code, people, seed, as_of.date() if as_of else date.today())
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def stats(as_json: bool) -> None:
+    """Counts per resource type and per province."""
+    from songkhoe.stats import collect
+
+    result = collect(store=open_store())
+    if as_json:
+        click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+        return
+    for res_type, count in result["resources"].items():
+        click.echo(f"{res_type:24} {count:>10,}")
+    for code, row in result["provinces"].items():
+        click.echo(f"province {code} {row['name']}: {row['people']:,} people")
+
+
+@cli.command()
+@click.option("--host", default=None, help="Default: SONGKHOE_HOST or 127.0.0.1.")
+@click.option("--port", type=int, default=None, help="Default: SONGKHOE_PORT or 8000.")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the web app and API."""
+    import uvicorn
+
+    from songkhoe.web.app import create_app
+
+    settings = get_settings()
+    store = open_store()
+    host, port = host or settings.host, port or settings.port
+    click.echo(f"Sống Khỏe is running at http://{host}:{port}/  (Ctrl+C to stop)")
+    uvicorn.run(create_app(store=store), host=host, port=port, log_level="warning")
+
+
+@cli.command()
+@click.option("--province", "province_code", default="24", show_default=True)
+@click.option("--people", type=int, default=20000, show_default=True, callback=_positive_people)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.pass_context
+def demo(ctx: click.Context, province_code: str, people: int, seed: int) -> None:
+    """Set up the database, synthesise a province if it holds nobody yet, and serve."""
+    from songkhoe.places.catalog import province
+
+    province(province_code)
+    store = open_store()
+    places_service.load(store=store)
+    if store.count_by_type().get("Patient", 0) == 0:
+        _synthesise(store, province_code, people, seed, date.today())
+    ctx.invoke(serve)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the command, turning user errors into one line and exit status 2."""
+    try:
+        code = cli.main(args=argv, prog_name="songkhoe", standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"songkhoe: error: {exc.format_message()}", err=True)
+        sys.exit(USAGE_EXIT)
+    except USER_ERRORS as exc:
+        click.echo(f"songkhoe: error: {exc}", err=True)
+        sys.exit(USAGE_EXIT)
+    sys.exit(code if isinstance(code, int) else 0)

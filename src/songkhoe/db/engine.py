@@ -1,0 +1,65 @@
+"""Engine creation for the embedded SQLite default and the PostgreSQL production backend."""
+
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from songkhoe.config import sqlite_path
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database named by the URL cannot be reached or the URL is not understood."""
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def make_engine(database_url: str) -> Engine:
+    """An engine with orjson (de)serialisation; SQLite gets WAL, NORMAL sync and a busy timeout.
+
+    WAL lets the web app read while a writer works (https://sqlite.org/wal.html).
+    """
+    path = sqlite_path(database_url)
+    connect_args: dict[str, Any] = {}
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnavailable(f"cannot create {path.parent}: {exc.strerror}") from None
+    elif database_url.startswith("postgresql"):
+        connect_args["connect_timeout"] = 5
+    try:
+        engine = create_engine(
+            database_url,
+            connect_args=connect_args,
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
+        )
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise DatabaseUnavailable(f"database URL not understood: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise DatabaseUnavailable, with a one-line reason and no password, if the database is out
+    of reach."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
+        url = engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnavailable(f"cannot reach database {url}: {reason}") from None

@@ -1,0 +1,95 @@
+"""Tables of the resource store (SQLAlchemy Core).
+
+`resource` holds every version of every FHIR resource as JSON (JSONB on PostgreSQL); the `idx_*`
+tables hold the search-index rows of the current version, one table per FHIR search parameter type
+(http://hl7.org/fhir/R4/search.html#ptypes). Dates are fixed-width UTC strings
+('YYYY-MM-DDTHH:MM:SS.ffffffZ') so that string order is time order on every backend.
+"""
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+TYPE = String(64)
+ID = String(64)
+TIMESTAMP = String(27)
+
+resource = Table(
+    "resource",
+    metadata,
+    Column("res_type", TYPE, primary_key=True),
+    Column("res_id", ID, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("last_updated", TIMESTAMP, nullable=False),
+    Column("is_current", Boolean, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("content", JSON().with_variant(JSONB(), "postgresql"), nullable=True),
+    Index("ix_resource_current", "res_type", "is_current", "last_updated"),
+)
+
+
+def _index_table(name: str, *value_columns: Column, lookup: tuple[str, ...]) -> Table:
+    """An index table: (res_type, res_id, param) plus the value columns of one parameter type."""
+    return Table(
+        name,
+        metadata,
+        Column("res_type", TYPE, nullable=False),
+        Column("res_id", ID, nullable=False),
+        Column("param", String(64), nullable=False),
+        *value_columns,
+        Index(f"ix_{name}_lookup", "res_type", "param", *lookup),
+        Index(f"ix_{name}_resource", "res_type", "res_id"),
+    )
+
+
+idx_token = _index_table(
+    "idx_token",
+    Column("system", Text, nullable=True),
+    Column("code", Text, nullable=False),
+    lookup=("code", "system"),
+)
+idx_string = _index_table(
+    "idx_string",
+    Column("value", Text, nullable=False),
+    Column("exact", Text, nullable=False),
+    lookup=("value",),
+)
+idx_date = _index_table(
+    "idx_date",
+    Column("low", TIMESTAMP, nullable=False),
+    Column("high", TIMESTAMP, nullable=False),
+    lookup=("low", "high"),
+)
+idx_reference = _index_table(
+    "idx_reference",
+    Column("target_type", TYPE, nullable=True),
+    Column("target_id", Text, nullable=False),
+    lookup=("target_id", "target_type"),
+)
+idx_quantity = _index_table(
+    "idx_quantity",
+    Column("value", Float, nullable=False),
+    Column("system", Text, nullable=True),
+    Column("code", Text, nullable=True),
+    lookup=("code", "value"),
+)
+
+INDEX_TABLES = {
+    "token": idx_token,
+    "string": idx_string,
+    "date": idx_date,
+    "reference": idx_reference,
+    "quantity": idx_quantity,
+}

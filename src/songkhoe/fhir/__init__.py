@@ -1,0 +1,1 @@
+"""FHIR R4: the resource store, search indexing, and (later) the /fhir API."""

@@ -1,0 +1,316 @@
+"""The FHIR R4 resource store: versioned JSON resources with search-index rows, written atomically.
+
+Semantics follow the FHIR RESTful API (http://hl7.org/fhir/R4/http.html): every write makes a new
+version; delete writes a version marked deleted; update of an unknown id creates it (update as
+create); index rows always describe the current version only. A `Writer` holds one database
+transaction, so several writes are all or nothing.
+"""
+
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, event, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from songkhoe.db.tables import INDEX_TABLES, resource
+from songkhoe.fhir.indexing import IndexRows, extract
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # http://hl7.org/fhir/R4/datatypes.html#id
+TYPE_PATTERN = re.compile(r"[A-Z][A-Za-z]{1,63}")
+
+
+class StoreError(Exception):
+    """Base of the store's errors; the message names the resource or the field at fault."""
+
+
+class InvalidResource(StoreError, ValueError):
+    pass
+
+
+class ResourceNotFound(StoreError, LookupError):
+    pass
+
+
+class ResourceGone(ResourceNotFound):
+    """The resource existed and was deleted (HTTP 410)."""
+
+
+class VersionConflict(StoreError):
+    """The write lost a race or named a version that is no longer current (HTTP 409/412)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    resource_type: str
+    id: str
+    version: int
+    last_updated: str
+    deleted: bool
+    resource: dict | None
+
+
+def utc_now() -> str:
+    """Now as the store's fixed-width UTC timestamp."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _check_identity(resource: Any) -> tuple[str, str | None]:
+    if not isinstance(resource, dict):
+        raise InvalidResource("a resource must be a JSON object")
+    resource_type = resource.get("resourceType")
+    if not isinstance(resource_type, str) or not TYPE_PATTERN.fullmatch(resource_type):
+        raise InvalidResource(f"resourceType is missing or invalid: {resource_type!r}")
+    resource_id = resource.get("id")
+    if resource_id is not None and (
+        not isinstance(resource_id, str) or not ID_PATTERN.fullmatch(resource_id)
+    ):
+        raise InvalidResource(f"{resource_type}.id is not a valid FHIR id: {resource_id!r}")
+    return resource_type, resource_id
+
+
+def stamped(resource: dict, resource_id: str, version: int, timestamp: str) -> dict:
+    """A copy of the resource with its id and meta.versionId/lastUpdated set."""
+    meta = {**resource.get("meta", {}), "versionId": str(version), "lastUpdated": timestamp}
+    return {**resource, "id": resource_id, "meta": meta}
+
+
+def _extract(stored: dict) -> IndexRows:
+    try:
+        return extract(stored)
+    except ValueError as exc:
+        raise InvalidResource(f"{stored['resourceType']}/{stored['id']}: {exc}") from None
+
+
+class Writer:
+    """Writes inside one open transaction; obtained from `ResourceStore.transaction()`."""
+
+    def __init__(self, conn: Connection, timestamp: str) -> None:
+        self.conn = conn
+        self.timestamp = timestamp
+
+    def create_many(self, resources: Iterable[dict]) -> list[dict]:
+        """Insert new resources as version 1, keeping a given id or assigning a UUID."""
+        stored = []
+        for res in resources:
+            resource_type, resource_id = _check_identity(res)
+            stored.append(stamped(res, resource_id or str(uuid.uuid4()), 1, self.timestamp))
+        self._insert_versions(stored, version=1)
+        return stored
+
+    def create(self, res: dict) -> dict:
+        return self.create_many([res])[0]
+
+    def update(self, res: dict, *, if_match: int | None = None) -> dict:
+        """Write a new version; an unknown or deleted id is (re)created unless `if_match` expects
+        a live version."""
+        resource_type, resource_id = _check_identity(res)
+        if resource_id is None:
+            raise InvalidResource(f"{resource_type}.id is required for an update")
+        current = self._current(resource_type, resource_id)
+        live_version = current.version if current is not None and not current.deleted else None
+        if if_match is not None and if_match != live_version:
+            raise VersionConflict(
+                f"{resource_type}/{resource_id} is at version {live_version}, not {if_match}"
+            )
+        version = current.version + 1 if current is not None else 1
+        stored = stamped(res, resource_id, version, self.timestamp)
+        if current is not None:
+            self._retire(resource_type, resource_id)
+        self._insert_versions([stored], version=version)
+        return stored
+
+    def delete(self, resource_type: str, resource_id: str) -> int:
+        """Write a deleted version and drop the index rows; returns the new version number."""
+        current = self._current(resource_type, resource_id)
+        if current is None:
+            raise ResourceNotFound(f"{resource_type}/{resource_id} does not exist")
+        if current.deleted:
+            return current.version
+        self._retire(resource_type, resource_id)
+        self.conn.execute(
+            insert(resource),
+            [self._version_row(resource_type, resource_id, current.version + 1, None)],
+        )
+        return current.version + 1
+
+    def _version_row(
+        self, resource_type: str, resource_id: str, version: int, content: dict | None
+    ) -> dict:
+        return {
+            "res_type": resource_type,
+            "res_id": resource_id,
+            "version": version,
+            "last_updated": self.timestamp,
+            "is_current": True,
+            "deleted": content is None,
+            "content": content,
+        }
+
+    def _insert_versions(self, stored: Sequence[dict], *, version: int) -> None:
+        if not stored:
+            return
+        rows = [self._version_row(r["resourceType"], r["id"], version, r) for r in stored]
+        try:
+            self.conn.execute(insert(resource), rows)
+        except IntegrityError:
+            raise VersionConflict(
+                "a resource with the same type and id already exists "
+                f"(first in batch: {stored[0]['resourceType']}/{stored[0]['id']})"
+            ) from None
+        self._insert_index_rows(stored)
+
+    def _insert_index_rows(self, stored: Sequence[dict]) -> None:
+        batches: dict[str, list[dict]] = {kind: [] for kind in INDEX_TABLES}
+        token, string, date = batches["token"], batches["string"], batches["date"]
+        reference, quantity = batches["reference"], batches["quantity"]
+        for res in stored:
+            rows = _extract(res)
+            t, i = res["resourceType"], res["id"]
+            token += [
+                {"res_type": t, "res_id": i, "param": p, "system": s, "code": c}
+                for p, s, c in rows.token
+            ]
+            string += [
+                {"res_type": t, "res_id": i, "param": p, "value": v, "exact": e}
+                for p, v, e in rows.string
+            ]
+            date += [
+                {"res_type": t, "res_id": i, "param": p, "low": lo, "high": hi}
+                for p, lo, hi in rows.date
+            ]
+            reference += [
+                {"res_type": t, "res_id": i, "param": p, "target_type": tt, "target_id": ti}
+                for p, tt, ti in rows.reference
+            ]
+            quantity += [
+                {"res_type": t, "res_id": i, "param": p, "value": v, "system": s, "code": c}
+                for p, v, s, c in rows.quantity
+            ]
+        for kind, rows_of_kind in batches.items():
+            if rows_of_kind:
+                self.conn.execute(insert(INDEX_TABLES[kind]), rows_of_kind)
+
+    def _current(self, resource_type: str, resource_id: str) -> Any:
+        """The current version row (version, deleted), locked on PostgreSQL; None if absent."""
+        return self.conn.execute(
+            select(resource.c.version, resource.c.deleted)
+            .where(
+                resource.c.res_type == resource_type,
+                resource.c.res_id == resource_id,
+                resource.c.is_current,
+            )
+            .with_for_update()
+        ).first()
+
+    def _retire(self, resource_type: str, resource_id: str) -> None:
+        self.conn.execute(
+            update(resource)
+            .where(
+                resource.c.res_type == resource_type,
+                resource.c.res_id == resource_id,
+                resource.c.is_current,
+            )
+            .values(is_current=False)
+        )
+        for table in INDEX_TABLES.values():
+            self.conn.execute(
+                delete(table).where(table.c.res_type == resource_type, table.c.res_id == resource_id)
+            )
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """SQLite: writers take the write lock up front (BEGIN IMMEDIATE) so that two writers queue
+    on the busy timeout instead of failing mid-transaction; readers use a plain BEGIN."""
+    mode = "IMMEDIATE" if conn.get_execution_options().get("songkhoe_write") else "DEFERRED"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _sqlite_autocommit_driver(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_begin)
+
+
+class ResourceStore:
+    """Create, read, vread, update, delete and history of FHIR resources in one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        if engine.dialect.name == "sqlite" and not event.contains(
+            engine, "begin", _sqlite_begin
+        ):
+            event.listen(engine, "connect", _sqlite_autocommit_driver)
+            event.listen(engine, "begin", _sqlite_begin)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Writer]:
+        """One all-or-nothing transaction: an exception inside the block writes nothing."""
+        with self.engine.connect() as conn:
+            conn.execution_options(songkhoe_write=True)
+            with conn.begin():
+                yield Writer(conn, utc_now())
+
+    def create(self, res: dict) -> dict:
+        with self.transaction() as writer:
+            return writer.create(res)
+
+    def create_many(self, resources: Iterable[dict]) -> list[dict]:
+        with self.transaction() as writer:
+            return writer.create_many(resources)
+
+    def update(self, res: dict, *, if_match: int | None = None) -> dict:
+        with self.transaction() as writer:
+            return writer.update(res, if_match=if_match)
+
+    def delete(self, resource_type: str, resource_id: str) -> int:
+        with self.transaction() as writer:
+            return writer.delete(resource_type, resource_id)
+
+    def read(self, resource_type: str, resource_id: str) -> dict:
+        return self._fetch(resource_type, resource_id, resource.c.is_current)
+
+    def vread(self, resource_type: str, resource_id: str, version: int) -> dict:
+        return self._fetch(resource_type, resource_id, resource.c.version == version)
+
+    def _fetch(self, resource_type: str, resource_id: str, which: Any) -> dict:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(resource.c.deleted, resource.c.content).where(
+                    resource.c.res_type == resource_type, resource.c.res_id == resource_id, which
+                )
+            ).first()
+        name = f"{resource_type}/{resource_id}"
+        if row is None:
+            raise ResourceNotFound(f"{name} does not exist (or not in that version)")
+        if row.deleted:
+            raise ResourceGone(f"{name} was deleted")
+        return row.content
+
+    def history(self, resource_type: str, resource_id: str) -> list[HistoryEntry]:
+        """Every version of one resource, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(resource)
+                .where(resource.c.res_type == resource_type, resource.c.res_id == resource_id)
+                .order_by(resource.c.version.desc())
+            ).all()
+        if not rows:
+            raise ResourceNotFound(f"{resource_type}/{resource_id} does not exist")
+        return [
+            HistoryEntry(r.res_type, r.res_id, r.version, r.last_updated, r.deleted, r.content)
+            for r in rows
+        ]
+
+    def count_by_type(self) -> dict[str, int]:
+        """Number of live (current, not deleted) resources of each type."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(resource.c.res_type, func.count())
+                .where(and_(resource.c.is_current, ~resource.c.deleted))
+                .group_by(resource.c.res_type)
+                .order_by(resource.c.res_type)
+            ).all()
+        return {res_type: count for res_type, count in rows}

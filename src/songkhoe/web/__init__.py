@@ -1,0 +1,1 @@
+"""The web app: FastAPI app factory, UI routers, templates and static files."""

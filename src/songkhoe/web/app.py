@@ -1,0 +1,27 @@
+"""FastAPI app factory."""
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from songkhoe import __version__
+from songkhoe.fhir.store import ResourceStore
+
+
+def create_app(*, store: ResourceStore) -> FastAPI:
+    """The app serving one store: `GET /healthz` tells whether the database answers."""
+    app = FastAPI(title="Sống Khỏe", version=__version__)
+    app.state.store = store
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        try:
+            with store.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:  # any failure to answer means unhealthy; details stay in the server
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse(
+            {"status": "ok", "database": store.engine.dialect.name, "version": __version__}
+        )
+
+    return app

@@ -1,0 +1,67 @@
+"""Shared fixtures: every store test runs on SQLite and on PostgreSQL.
+
+PostgreSQL runs when SONGKHOE_TEST_POSTGRES_URL names a server (`.ci/run` sets it); the tests use
+a database of their own on that server, created here and dropped at the end.
+"""
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from songkhoe.db.engine import make_engine
+from songkhoe.db.migrate import upgrade
+from songkhoe.db.tables import metadata
+from songkhoe.fhir.store import ResourceStore
+
+POSTGRES_URL = os.environ.get("SONGKHOE_TEST_POSTGRES_URL")
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(
+            not POSTGRES_URL, reason="SONGKHOE_TEST_POSTGRES_URL is not set (make test sets it)"
+        ),
+    ),
+]
+
+
+def _postgres_test_database() -> Iterator[str]:
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"songkhoe_test_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory) -> Iterator[str]:
+    """A migrated, empty database on each backend, for the whole session."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'songkhoe.db'}"
+    else:
+        yield from _postgres_test_database()
+
+
+@pytest.fixture(scope="session")
+def migrated_engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def store(migrated_engine: Engine) -> ResourceStore:
+    """A store over emptied tables."""
+    with migrated_engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+    return ResourceStore(migrated_engine)
