@@ -13,11 +13,13 @@ import argparse
 import time
 from datetime import date
 
-from common import backends
+from songkhoe.synth.population import generate
+
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.places.service import load
-from songkhoe.synth.population import generate
 from songkhoe.synth.service import populate
+
+from common import backends
 
 AS_OF = date(2026, 1, 1)
 

@@ -14,7 +14,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, event, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from songkhoe.db.tables import INDEX_TABLES, resource
@@ -196,15 +207,23 @@ class Writer:
                 self.conn.execute(insert(INDEX_TABLES[kind]), rows_of_kind)
 
     def _current(self, resource_type: str, resource_id: str) -> Any:
-        """The current version row (version, deleted), locked on PostgreSQL; None if absent."""
+        """The current version row (version, deleted), or None if absent.
+
+        Concurrent writers of one resource queue here: SQLite's BEGIN IMMEDIATE already holds the
+        write lock; PostgreSQL takes a transaction-scoped advisory lock on the resource's key
+        (a row lock would not do: the row stops being current when the other writer commits).
+        """
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                {"key": f"{resource_type}/{resource_id}"},
+            )
         return self.conn.execute(
-            select(resource.c.version, resource.c.deleted)
-            .where(
+            select(resource.c.version, resource.c.deleted).where(
                 resource.c.res_type == resource_type,
                 resource.c.res_id == resource_id,
                 resource.c.is_current,
             )
-            .with_for_update()
         ).first()
 
     def _retire(self, resource_type: str, resource_id: str) -> None:
@@ -219,7 +238,9 @@ class Writer:
         )
         for table in INDEX_TABLES.values():
             self.conn.execute(
-                delete(table).where(table.c.res_type == resource_type, table.c.res_id == resource_id)
+                delete(table).where(
+                    table.c.res_type == resource_type, table.c.res_id == resource_id
+                )
             )
 
 
