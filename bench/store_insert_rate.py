@@ -56,7 +56,7 @@ def raw_insert(engine, rows: dict[str, list[tuple]]) -> None:
         for name, table_rows in rows.items():
             columns = [c.name for c in tables[name].columns]
             sql = (
-                f"INSERT INTO {name} ({', '.join(columns)}) "
+                f"INSERT INTO {tables[name].name} ({', '.join(columns)}) "
                 f"VALUES ({', '.join([mark] * len(columns))})"
             )
             cursor.executemany(sql, table_rows)

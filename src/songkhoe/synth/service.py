@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from songkhoe.fhir.store import ResourceStore
-from songkhoe.places.catalog import province
 from songkhoe.synth.population import generate
 
 
@@ -28,11 +27,9 @@ def populate(
 ) -> SynthReport:
     """Generate `people` people of one province with their history, in one transaction.
 
-    `progress(people_done, resources_done)` is called after each batch.
+    `progress(people_done, resources_done)` is called after each batch. A bad province or count
+    raises (UnknownPlace, ValueError) before anything is written.
     """
-    province(province_code)  # raises UnknownPlace before anything is written
-    if people < 0:
-        raise ValueError(f"people must be zero or more, got {people}")
     started = time.perf_counter()
     done_people = done_resources = 0
     with store.transaction() as writer:
