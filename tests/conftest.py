@@ -22,7 +22,7 @@ BACKENDS = [
     pytest.param(
         "postgresql",
         marks=pytest.mark.skipif(
-            not POSTGRES_URL, reason="SONGKHOE_TEST_POSTGRES_URL is not set (make test sets it)"
+            not POSTGRES_URL, reason="SONGKHOE_TEST_POSTGRES_URL is not set (.ci/run sets it)"
         ),
     ),
 ]

@@ -106,6 +106,34 @@ def test_reference_search(filled):
     assert ids(filled, "Observation", ("subject", "Group/an")) == []
 
 
+def test_derived_parameters_search_through_their_sources(store):
+    """`patient` is `subject` restricted to Patients; `combo-code` is `code | component-code`."""
+    bp = {
+        "resourceType": "Observation",
+        "id": "bp",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "85354-9"}]},
+        "subject": {"reference": "Group/an"},
+        "component": [{"code": {"coding": [{"system": LOINC, "code": "8480-6"}]}}],
+    }
+    external = {
+        "resourceType": "Observation",
+        "id": "ext",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "8480-6"}]},
+        "subject": {"reference": "http://other.example/fhir/Patient/an"},
+    }
+    store.create_many([bp, external])
+    assert ids(store, "Observation", ("patient", "an")) == []
+    assert ids(store, "Observation", ("subject", "an")) == ["bp"]
+    assert ids(store, "Observation", ("patient", "http://other.example/fhir/Patient/an")) == [
+        "ext"
+    ]
+    assert ids(store, "Observation", ("combo-code", f"{LOINC}|8480-6")) == ["bp", "ext"]
+    assert ids(store, "Observation", ("code", f"{LOINC}|8480-6")) == ["ext"]
+    assert ids(store, "Observation", ("component-code", "8480-6")) == ["bp"]
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [

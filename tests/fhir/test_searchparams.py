@@ -25,6 +25,8 @@ def test_shared_expression_is_split_per_type():
         "reference",
         "Observation.subject.where(resolve() is Patient)",
         ("Patient",),
+        derived_from=("subject",),
+        target_filter="Patient",
     )
     assert lookup("Condition", "code").expression == "Condition.code"
     assert lookup("Encounter", "date").expression == "Encounter.period"
@@ -79,3 +81,13 @@ def test_choice_types():
     assert "Quantity" in choice_types("Observation.value")
     assert set(choice_types("RiskAssessment.prediction.probability")) == {"decimal", "Range"}
     assert choice_types("Observation.code") == ()
+
+
+def test_parameters_covered_by_others_are_marked_derived():
+    combo = lookup("Observation", "combo-value-quantity")
+    assert combo.derived_from == ("component-value-quantity", "value-quantity")
+    assert combo.target_filter is None
+    assert lookup("Encounter", "practitioner").derived_from == ("participant",)
+    assert lookup("Observation", "code").derived_from == ()
+    # a union over two different elements with a type filter stays indexed on its own
+    assert lookup("AuditEvent", "patient").derived_from == ()

@@ -490,7 +490,7 @@ def _compile(resource_type: str) -> _Compiled:
     entries: dict[str, list[_Entry]] = {}
     skipped: dict[str, str] = {}
     for name, param in params_for(resource_type).items():
-        if name in STORE_COLUMNS:
+        if name in STORE_COLUMNS or param.derived_from:
             continue
         try:
             branches = [

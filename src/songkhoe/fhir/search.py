@@ -3,7 +3,8 @@
 Supported here: token (`code`, `system|code`, `|code`, `system|`), string (starts with, case- and
 accent-insensitive), date with the prefixes eq/ne/lt/le/gt/ge/sa/eb, reference (`Type/id` or `id`),
 quantity and number (`[prefix]value[|system|code]`, eq with the value's implied precision), uri, and
-`_id` / `_lastUpdated`. Parameters are ANDed; comma-separated values are ORed.
+`_id` / `_lastUpdated`. Parameters are ANDed; comma-separated values are ORed. A parameter derived
+from others (searchparams.SearchParam.derived_from) is searched through their index rows.
 """
 
 import re
@@ -137,12 +138,22 @@ def _criterion_condition(resource_type: str, criterion: Criterion) -> Any:
         return or_(*conditions)
     param = lookup(resource_type, criterion.name)
     table = INDEX_TABLES[TABLE_OF_TYPE.get(param.type, param.type)]
-    matching = select(table.c.res_id).where(
+    conditions = [
         table.c.res_type == resource_type,
-        table.c.param == param.name,
+        table.c.param.in_(param.derived_from or (param.name,)),
         or_(*[_value_condition(param, table, value) for value in values]),
-    )
-    return resource.c.res_id.in_(matching)
+    ]
+    if param.target_filter:  # a typed reference, or an absolute URL naming that type
+        conditions.append(
+            or_(
+                table.c.target_type == param.target_filter,
+                and_(
+                    table.c.target_type.is_(None),
+                    table.c.target_id.like(f"%/{param.target_filter}/%"),
+                ),
+            )
+        )
+    return resource.c.res_id.in_(select(table.c.res_id).where(*conditions))
 
 
 def search_query(resource_type: str, criteria: Sequence[Criterion]) -> Select:

@@ -9,7 +9,8 @@ uri (composite and special are left out). A parameter shared by several resource
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 
@@ -39,6 +40,8 @@ class SearchParam:
     type: str
     expression: str
     targets: tuple[str, ...]
+    derived_from: tuple[str, ...] = ()
+    target_filter: str | None = None
 
 
 class UnknownSearchParameter(KeyError):
@@ -87,7 +90,53 @@ def params_for(resource_type: str) -> dict[str, SearchParam]:
             found[name] = SearchParam(
                 resource_type, name, ptype, expression, tuple(targets[0]) if targets else ()
             )
-    return found
+    return _with_derivations(found)
+
+
+_RESOLVE_IS = re.compile(r"(.+)\.where\(resolve\(\) is (\w+)\)")
+
+
+def _branches(expression: str) -> frozenset[str]:
+    """The union branches of an expression, outer parentheses removed."""
+    return frozenset(
+        b.strip().removeprefix("(").removesuffix(")") if b.strip().startswith("(") else b.strip()
+        for b in expression.split(" | ")
+    )
+
+
+def _with_derivations(found: dict[str, SearchParam]) -> dict[str, SearchParam]:
+    """Mark parameters that other parameters of the type already cover, so the store indexes
+    each value once: the same expression (Patient `phonetic` = `name`), a union of other
+    parameters (Observation `combo-code` = `code` |
+    `component-code`), or another reference parameter restricted to one target type
+    (Observation `patient` = `subject` where the target is a Patient)."""
+    branches = {name: _branches(p.expression) for name, p in found.items()}
+    by_expression: dict[str, str] = {}
+    for name, param in found.items():
+        by_expression.setdefault(param.expression, name)
+    derived = {}
+    for name, param in found.items():
+        mine = branches[name]
+        same = by_expression[param.expression]
+        if same != name and found[same].type == param.type:
+            derived[name] = replace(param, derived_from=(same,))
+            continue
+        match = _RESOLVE_IS.fullmatch(param.expression)
+        if match:
+            base = by_expression.get(match[1])
+            if base is not None and found[base].type == "reference":
+                derived[name] = replace(param, derived_from=(base,), target_filter=match[2])
+            continue
+        if len(mine) < 2:
+            continue
+        parts = [
+            other
+            for other, theirs in branches.items()
+            if other != name and found[other].type == param.type and theirs < mine
+        ]
+        if parts and frozenset().union(*(branches[p] for p in parts)) == mine:
+            derived[name] = replace(param, derived_from=tuple(sorted(parts)))
+    return found | derived
 
 
 def lookup(resource_type: str, name: str) -> SearchParam:

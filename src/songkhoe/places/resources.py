@@ -20,7 +20,7 @@ from songkhoe.fhir.systems import (
     ORGANIZATION_TYPE,
     PROVINCE_CODE,
 )
-from songkhoe.places.catalog import commune, communes, province, provinces
+from songkhoe.places.catalog import Commune, Province, commune, communes, province, provinces
 from songkhoe.places.facilities import Facility, facilities
 
 
@@ -43,30 +43,15 @@ def place_resources() -> Iterator[dict[str, Any]]:
     """Every place resource, parents before children: 34 province Locations, 3,321 commune
     Locations, then for each facility its Organization followed by its Location."""
     for p in provinces():
-        yield {
-            "resourceType": "Location",
-            "id": province_location_id(p.code),
-            "identifier": [{"system": PROVINCE_CODE, "value": p.code}],
-            "status": "active",
-            "name": p.name,
-            "alias": [p.full_name, p.name_en],
-            "mode": "instance",
-            "physicalType": _concept(LOCATION_PHYSICAL_TYPE, "jdn", "Jurisdiction"),
-            "position": {"longitude": p.lon, "latitude": p.lat},
-        }
+        yield _jurisdiction(
+            province_location_id(p.code), PROVINCE_CODE, p, [p.full_name, p.name_en]
+        )
     for c in communes():
-        yield {
-            "resourceType": "Location",
-            "id": commune_location_id(c.code),
-            "identifier": [{"system": COMMUNE_CODE, "value": c.code}],
-            "status": "active",
-            "name": c.name,
-            "alias": [c.full_name, c.name_en],
-            "mode": "instance",
-            "physicalType": _concept(LOCATION_PHYSICAL_TYPE, "jdn", "Jurisdiction"),
-            "position": {"longitude": c.lon, "latitude": c.lat},
-            "partOf": {"reference": f"Location/{province_location_id(c.province_code)}"},
-        }
+        location = _jurisdiction(
+            commune_location_id(c.code), COMMUNE_CODE, c, [c.full_name, c.name_en]
+        )
+        location["partOf"] = {"reference": f"Location/{province_location_id(c.province_code)}"}
+        yield location
     for f in facilities():
         yield {
             "resourceType": "Organization",
@@ -91,6 +76,23 @@ def place_resources() -> Iterator[dict[str, Any]]:
         if f.commune_code is not None:
             location["partOf"] = {"reference": f"Location/{commune_location_id(f.commune_code)}"}
         yield location
+
+
+def _jurisdiction(
+    location_id: str, system: str, place: Province | Commune, aliases: list[str]
+) -> dict[str, Any]:
+    """The Location of a province or commune: an administrative area with its interior point."""
+    return {
+        "resourceType": "Location",
+        "id": location_id,
+        "identifier": [{"system": system, "value": place.code}],
+        "status": "active",
+        "name": place.name,
+        "alias": aliases,
+        "mode": "instance",
+        "physicalType": _concept(LOCATION_PHYSICAL_TYPE, "jdn", "Jurisdiction"),
+        "position": {"longitude": place.lon, "latitude": place.lat},
+    }
 
 
 def _address(f: Facility) -> dict[str, Any]:
