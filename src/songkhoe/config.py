@@ -12,6 +12,7 @@ class Settings:
     database_url: str
     host: str
     port: int
+    export_dir: Path
 
 
 def get_settings() -> Settings:
@@ -20,6 +21,7 @@ def get_settings() -> Settings:
         database_url=os.environ.get("SONGKHOE_DATABASE_URL", DEFAULT_DATABASE_URL),
         host=os.environ.get("SONGKHOE_HOST", "127.0.0.1"),
         port=int(os.environ.get("SONGKHOE_PORT", "8000")),
+        export_dir=Path(os.environ.get("SONGKHOE_EXPORT_DIR", "./var/exports")),
     )
 
 

@@ -2,7 +2,16 @@
 
 import pytest
 
-from songkhoe.fhir.search import Criterion, InvalidSearch, search
+from songkhoe.fhir.search import (
+    Criterion,
+    InvalidSearch,
+    compartment,
+    count,
+    included,
+    page,
+    parse_query,
+    search,
+)
 from songkhoe.fhir.searchparams import UnknownSearchParameter
 
 CCCD = "https://fhir.songkhoe.vn/sid/cccd"
@@ -171,3 +180,81 @@ def test_unknown_parameter_and_bad_values_are_named(filled):
         ids(filled, "Patient", ("birthdate", "ge12/03/1985"))
     with pytest.raises(InvalidSearch, match="value-quantity"):
         ids(filled, "Observation", ("value-quantity", "gtabc"))
+
+
+def request(resource_type: str, *items: tuple[str, str]):
+    return parse_query(resource_type, list(items))
+
+
+def matched(store, resource_type: str, *items: tuple[str, str]) -> list[str]:
+    with store.engine.connect() as conn:
+        return [i for i, _ in page(conn, resource_type, request(resource_type, *items))]
+
+
+def test_string_modifiers(filled):
+    assert matched(filled, "Patient", ("family:exact", "Nguyễn")) == ["an"]
+    assert matched(filled, "Patient", ("family:exact", "nguyen")) == []
+    assert matched(filled, "Patient", ("name:contains", "inh")) == ["binh"]
+    assert matched(filled, "Patient", ("name", "inh")) == []
+
+
+def test_missing_and_not_modifiers(filled):
+    assert matched(filled, "Patient", ("gender:missing", "true")) == ["an", "binh", "duc"]
+    assert matched(filled, "Patient", ("birthdate:missing", "false")) == ["an", "binh", "duc"]
+    assert matched(filled, "Observation", ("encounter:missing", "true")) == ["g1", "g2", "g3"]
+    assert matched(filled, "Patient", ("identifier:not", "027060001111")) == ["binh", "duc"]
+
+
+def test_reference_type_modifier_and_chaining(filled):
+    assert matched(filled, "Observation", ("subject:Patient", "an")) == ["g1", "g2"]
+    assert matched(filled, "Observation", ("subject:Patient.family", "tran")) == ["g3"]
+    assert matched(
+        filled, "Observation", ("subject:Patient.identifier", f"{CCCD}|027060001111")
+    ) == ["g1", "g2"]
+    assert matched(filled, "Observation", ("patient.birthdate", "lt1970")) == ["g1", "g2"]
+    with pytest.raises(InvalidSearch, match="name one"):
+        request("Observation", ("subject.name", "x"))
+    with pytest.raises(InvalidSearch, match="more than one level"):
+        request("Observation", ("subject:Patient.organization.name", "x"))
+
+
+def test_sort_by_parameters(filled):
+    assert matched(filled, "Patient", ("_sort", "birthdate")) == ["an", "binh", "duc"]
+    assert matched(filled, "Patient", ("_sort", "-birthdate")) == ["duc", "binh", "an"]
+    assert matched(filled, "Observation", ("_sort", "-value-quantity")) == ["g2", "g3", "g1"]
+    assert matched(filled, "Patient", ("_sort", "family")) == ["duc", "an", "binh"]
+
+
+def test_count_include_and_revinclude(filled):
+    query = request("Observation", ("patient", "an"), ("_include", "Observation:subject"))
+    with filled.engine.connect() as conn:
+        assert count(conn, "Observation", query) == 2
+        ids_on_page = [i for i, _ in page(conn, "Observation", query)]
+        extra = included(conn, "Observation", ids_on_page, query)
+    assert [r["id"] for r in extra] == ["an"]
+    query = request("Patient", ("_id", "an,binh"), ("_revinclude", "Observation:patient"))
+    with filled.engine.connect() as conn:
+        extra = included(conn, "Patient", ["an", "binh"], query)
+    assert [r["id"] for r in extra] == ["g1", "g2", "g3"]
+
+
+def test_compartment_holds_everything_that_points_at_the_patient(filled):
+    with filled.engine.connect() as conn:
+        assert [r["id"] for r in compartment(conn, "an")] == ["g1", "g2"]
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        ((("_count", "-1"),), "_count"),
+        ((("_sort", "colour"),), "colour"),
+        ((("_include", "Observation"),), "Type:parameter"),
+        ((("_include", "Observation:code"),), "not a reference"),
+        ((("_summary", "text"),), "_summary"),
+        ((("family:below", "x"),), ":below"),
+        ((("gender:missing", "maybe"),), "true or false"),
+    ],
+)
+def test_bad_controls_are_named(items, message):
+    with pytest.raises((InvalidSearch, UnknownSearchParameter), match=message):
+        request("Patient" if "Observation" not in str(items) else "Observation", *items)

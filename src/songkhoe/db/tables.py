@@ -78,6 +78,8 @@ idx_reference = _index_table(
     Column("target_id", Text, nullable=False),
     lookup=("target_id", "target_type"),
 )
+# what points at a resource, whatever the parameter: the Patient compartment, $everything
+Index("ix_idx_reference_target", idx_reference.c.target_id, idx_reference.c.target_type)
 idx_quantity = _index_table(
     "idx_quantity",
     Column("value", Float, nullable=False),

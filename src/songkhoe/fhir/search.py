@@ -1,46 +1,171 @@
 """Search over the index tables (http://hl7.org/fhir/R4/search.html).
 
-Supported here: token (`code`, `system|code`, `|code`, `system|`), string (starts with, case- and
-accent-insensitive), date with the prefixes eq/ne/lt/le/gt/ge/sa/eb, reference (`Type/id` or `id`),
-quantity and number (`[prefix]value[|system|code]`, eq with the value's implied precision), uri, and
-`_id` / `_lastUpdated`. Parameters are ANDed; comma-separated values are ORed. A parameter derived
-from others (searchparams.SearchParam.derived_from) is searched through their index rows.
+Parameter types: token (`code`, `system|code`, `|code`, `system|`), string (starts with, case- and
+accent-insensitive), date with the prefixes eq/ne/lt/le/gt/ge/sa/eb/ap, reference (`Type/id`, `id`
+or an absolute URL), quantity and number (`[prefix]value[|system|code]`, eq with the value's
+implied precision), uri; plus `_id` and `_lastUpdated`. Modifiers: `:exact` and `:contains`
+(string), `:missing` (all), `:not` (token), `:Type` (reference). Chaining one level
+(`subject:Patient.identifier=...`). Parameters are ANDed; comma-separated values are ORed. A
+parameter derived from others (SearchParam.derived_from) is searched through their index rows.
+Results: `_sort`, `_count`/`_offset` paging, `_include`/`_revinclude`, `_summary=count`.
 """
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, not_, or_, select
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    func,
+    not_,
+    or_,
+    select,
+)
 
-from songkhoe.db.tables import INDEX_TABLES, resource
+from songkhoe.db.tables import INDEX_TABLES, idx_reference, resource
 from songkhoe.fhir.indexing import date_range, normalize_string
 from songkhoe.fhir.searchparams import SearchParam, lookup
 
 PREFIXES = ("eq", "ne", "lt", "le", "gt", "ge", "sa", "eb", "ap")
 TABLE_OF_TYPE = {"uri": "token", "number": "quantity"}
+MODIFIERS = {
+    "string": {"exact", "contains", "missing"},
+    "token": {"not", "missing"},
+    "uri": {"missing"},
+    "date": {"missing"},
+    "reference": {"missing"},
+    "quantity": {"missing"},
+    "number": {"missing"},
+}
+DEFAULT_COUNT = 20
+MAX_COUNT = 1000
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 
 
 class InvalidSearch(ValueError):
-    """A search value that cannot be parsed; the message names the parameter."""
+    """A search that cannot be run as asked; the message names the parameter."""
 
 
 @dataclass(frozen=True, slots=True)
 class Criterion:
     name: str
     value: str
+    modifier: str | None = None
+    chain: tuple[str | None, str] | None = None  # (target type or None, parameter of the target)
+
+
+@dataclass(frozen=True, slots=True)
+class Include:
+    source_type: str
+    param: str
+    target_type: str | None
+
+
+@dataclass(slots=True)
+class SearchRequest:
+    criteria: list[Criterion] = field(default_factory=list)
+    count: int = DEFAULT_COUNT
+    offset: int = 0
+    sort: list[tuple[str, bool]] = field(default_factory=list)  # (parameter, descending)
+    include: list[Include] = field(default_factory=list)
+    revinclude: list[Include] = field(default_factory=list)
+    summary_count: bool = False
+
+
+def _int_control(name: str, value: str, maximum: int) -> int:
+    if not value.isdigit():
+        raise InvalidSearch(f"{name} must be a whole number, got {value!r}")
+    return min(int(value), maximum)
+
+
+def _parse_include(name: str, value: str) -> Include:
+    parts = value.split(":")
+    if len(parts) not in (2, 3) or not all(_NAME.fullmatch(p) for p in parts):
+        raise InvalidSearch(f"{name} must be Type:parameter[:TargetType], got {value!r}")
+    source_type, param_name = parts[0], parts[1]
+    param = lookup(source_type, param_name)
+    if param.type != "reference":
+        raise InvalidSearch(f"{name}: {source_type}:{param_name} is not a reference parameter")
+    return Include(source_type, param_name, parts[2] if len(parts) == 3 else None)
+
+
+def _parse_criterion(resource_type: str, key: str, value: str) -> Criterion:
+    """`name`, `name:modifier`, `name:Type.chained`, `name.chained`."""
+    head, dot, chained = key.partition(".")
+    name, colon, modifier = head.partition(":")
+    if name in ("_id", "_lastUpdated"):
+        if colon or dot:
+            raise InvalidSearch(f"{key}: {name} takes no modifier or chain")
+        return Criterion(name, value)
+    param = lookup(resource_type, name)
+    if dot:
+        if param.type != "reference":
+            raise InvalidSearch(f"{key}: only reference parameters can be chained")
+        target = modifier or None
+        if target is None and len(param.targets) == 1:
+            target = param.targets[0]
+        if target is None:
+            raise InvalidSearch(
+                f"{key}: {name} may point at {', '.join(param.targets)}; name one, "
+                f"e.g. {name}:{param.targets[0]}.{chained}"
+            )
+        if chained not in ("_id",) and "." in chained:
+            raise InvalidSearch(f"{key}: chains of more than one level are not supported")
+        if chained != "_id":
+            lookup(target, chained.partition(":")[0])
+        return Criterion(name, value, None, (target, chained))
+    if colon:
+        if param.type == "reference" and modifier in param.targets:
+            return Criterion(name, value, modifier)
+        if modifier not in MODIFIERS.get(param.type, ()):
+            raise InvalidSearch(f"{key}: modifier :{modifier} is not supported on {param.type}")
+        if modifier == "missing" and value not in ("true", "false"):
+            raise InvalidSearch(f"{key} must be true or false, got {value!r}")
+    return Criterion(name, value, modifier or None)
+
+
+def parse_query(resource_type: str, items: Iterable[tuple[str, str]]) -> SearchRequest:
+    """A SearchRequest from query items; unknown parameters raise UnknownSearchParameter."""
+    request = SearchRequest()
+    for key, value in items:
+        match key:
+            case "_count":
+                request.count = _int_control(key, value, MAX_COUNT)
+            case "_offset":
+                request.offset = _int_control(key, value, 10**9)
+            case "_sort":
+                for name in value.split(","):
+                    descending = name.startswith("-")
+                    name = name.removeprefix("-")
+                    if name not in ("_id", "_lastUpdated"):
+                        lookup(resource_type, name)
+                    request.sort.append((name, descending))
+            case "_include" | "_revinclude":
+                target = request.include if key == "_include" else request.revinclude
+                target.append(_parse_include(key, value))
+            case "_summary":
+                if value != "count":
+                    raise InvalidSearch(f"_summary={value} is not supported (only count)")
+                request.summary_count = True
+            case "_total" | "_format":
+                continue  # totals are always accurate; the API serves only JSON
+            case _:
+                request.criteria.append(_parse_criterion(resource_type, key, value))
+    return request
 
 
 def _split_prefix(value: str) -> tuple[str, str]:
-    if len(value) > 2 and value[:2] in PREFIXES and not value[:2].isdigit():
+    if len(value) > 2 and value[:2] in PREFIXES:
         return value[:2], value[2:]
     return "eq", value
 
 
-def _range_condition(prefix: str, low: Any, high: Any, target_low: str, target_high: str) -> Any:
+def _range_condition(prefix: str, low: Any, high: Any, target_low: Any, target_high: Any) -> Any:
     """Compare an indexed range [low, high] with the search value's range (search.html#prefix)."""
     match prefix:
         case "eq" | "ap":
@@ -62,19 +187,30 @@ def _range_condition(prefix: str, low: Any, high: Any, target_low: str, target_h
     raise AssertionError(prefix)
 
 
-def _number_bounds(param: str, text: str) -> tuple[float, float, float]:
+def _number_bounds(name: str, text: str) -> tuple[float, float, float]:
     """The value and the interval its significant digits imply: 100 means [99.5, 100.5)."""
     if not _NUMBER.fullmatch(text):
-        raise InvalidSearch(f"{param}: {text!r} is not a number")
+        raise InvalidSearch(f"{name}: {text!r} is not a number")
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise InvalidSearch(f"{param}: {text!r} is not a number") from None
+        raise InvalidSearch(f"{name}: {text!r} is not a number") from None
     half = Decimal(5).scaleb(number.as_tuple().exponent - 1)
     return float(number), float(number - half), float(number + half)
 
 
-def _value_condition(param: SearchParam, table: Any, value: str) -> Any:
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _date_bounds(name: str, text: str) -> tuple[str, str]:
+    try:
+        return date_range(text)
+    except ValueError as exc:
+        raise InvalidSearch(f"{name}: {exc}") from None
+
+
+def _value_condition(param: SearchParam, modifier: str | None, table: Any, value: str) -> Any:
     """The SQL condition that one search value puts on a row of the parameter's index table."""
     name, kind = param.name, param.type
     if kind in ("token", "uri"):
@@ -86,16 +222,18 @@ def _value_condition(param: SearchParam, table: Any, value: str) -> Any:
             return and_(*parts)
         return table.c.code == value
     if kind == "string":
-        escaped = normalize_string(value).replace("\\", "\\\\").replace("%", "\\%")
-        return table.c.value.like(escaped.replace("_", "\\_") + "%", escape="\\")
+        if modifier == "exact":
+            return table.c.exact == value
+        pattern = _like_escaped(normalize_string(value))
+        pattern = f"%{pattern}%" if modifier == "contains" else f"{pattern}%"
+        return table.c.value.like(pattern, escape="\\")
     if kind == "date":
         prefix, text = _split_prefix(value)
-        try:
-            target_low, target_high = date_range(text)
-        except ValueError as exc:
-            raise InvalidSearch(f"{name}: {exc}") from None
+        target_low, target_high = _date_bounds(name, text)
         return _range_condition(prefix, table.c.low, table.c.high, target_low, target_high)
     if kind == "reference":
+        if modifier is not None:  # a :Type modifier
+            return and_(table.c.target_type == modifier, table.c.target_id == value)
         if "/" in value and not value.startswith(("http:", "https:", "urn:")):
             target_type, target_id = value.rsplit("/", 1)
             return and_(table.c.target_type == target_type, table.c.target_id == target_id)
@@ -121,27 +259,12 @@ def _value_condition(param: SearchParam, table: Any, value: str) -> Any:
     raise InvalidSearch(f"{name}: searching on {kind} parameters is not supported")
 
 
-def _criterion_condition(resource_type: str, criterion: Criterion) -> Any:
-    values = criterion.value.split(",")
-    if criterion.name == "_id":
-        return resource.c.res_id.in_(values)
-    if criterion.name == "_lastUpdated":
-        conditions = []
-        for value in values:
-            prefix, text = _split_prefix(value)
-            try:
-                low, high = date_range(text)
-            except ValueError as exc:
-                raise InvalidSearch(f"_lastUpdated: {exc}") from None
-            column = resource.c.last_updated
-            conditions.append(_range_condition(prefix, column, column, low, high))
-        return or_(*conditions)
-    param = lookup(resource_type, criterion.name)
-    table = INDEX_TABLES[TABLE_OF_TYPE.get(param.type, param.type)]
+def _index_rows(resource_type: str, param: SearchParam) -> tuple[Any, list[Any]]:
+    """A fresh alias of the parameter's index table and the conditions that select its rows."""
+    table = INDEX_TABLES[TABLE_OF_TYPE.get(param.type, param.type)].alias()
     conditions = [
         table.c.res_type == resource_type,
         table.c.param.in_(param.derived_from or (param.name,)),
-        or_(*[_value_condition(param, table, value) for value in values]),
     ]
     if param.target_filter:  # a typed reference, or an absolute URL naming that type
         conditions.append(
@@ -153,22 +276,92 @@ def _criterion_condition(resource_type: str, criterion: Criterion) -> Any:
                 ),
             )
         )
-    return resource.c.res_id.in_(select(table.c.res_id).where(*conditions))
+    return table, conditions
 
 
-def search_query(resource_type: str, criteria: Sequence[Criterion]) -> Select:
-    """SELECT of the live resources of one type that meet every criterion, ordered by id."""
-    conditions = [_criterion_condition(resource_type, c) for c in criteria]
+def _live_ids(resource_type: str, criteria: Sequence[Criterion]) -> Select:
+    """SELECT res_id of the live resources of a type that meet every criterion."""
+    live = resource.alias()
+    return select(live.c.res_id).where(
+        live.c.res_type == resource_type,
+        live.c.is_current,
+        not_(live.c.deleted),
+        *[_condition(resource_type, c, live) for c in criteria],
+    )
+
+
+def _condition(resource_type: str, criterion: Criterion, rows: Any) -> Any:
+    """The condition one criterion puts on `rows` (the resource table or an alias of it)."""
+    ids, values = rows.c.res_id, criterion.value.split(",")
+    if criterion.name == "_id":
+        return ids.in_(values)
+    if criterion.name == "_lastUpdated":
+        column = rows.c.last_updated
+        bounds = [(p, *_date_bounds("_lastUpdated", t)) for p, t in map(_split_prefix, values)]
+        return or_(*[_range_condition(p, column, column, lo, hi) for p, lo, hi in bounds])
+    param = lookup(resource_type, criterion.name)
+    table, conditions = _index_rows(resource_type, param)
+    if criterion.chain is not None:
+        target_type, chained = criterion.chain
+        name, _, modifier = chained.partition(":")
+        inner = Criterion(name, criterion.value, modifier or None)
+        conditions += [
+            table.c.target_type == target_type,
+            table.c.target_id.in_(_live_ids(target_type, [inner])),
+        ]
+    elif criterion.modifier == "missing":
+        present = ids.in_(select(table.c.res_id).where(*conditions))
+        return not_(present) if criterion.value == "true" else present
+    elif criterion.modifier == "not":
+        plain = Criterion(criterion.name, criterion.value)
+        return not_(_condition(resource_type, plain, rows))
+    else:
+        conditions.append(
+            or_(*[_value_condition(param, criterion.modifier, table, v) for v in values])
+        )
+    return ids.in_(select(table.c.res_id).where(*conditions))
+
+
+def _sort_key(resource_type: str, name: str, descending: bool) -> Any:
+    if name == "_id":
+        column = resource.c.res_id
+    elif name == "_lastUpdated":
+        column = resource.c.last_updated
+    else:
+        param = lookup(resource_type, name)
+        table, conditions = _index_rows(resource_type, param)
+        kind = TABLE_OF_TYPE.get(param.type, param.type)
+        column_name = {"token": "code", "string": "value", "reference": "target_id"}.get(
+            kind, "value"
+        )
+        if kind == "date":
+            column_name = "high" if descending else "low"
+        value = table.c[column_name]
+        pick = func.max(value) if descending else func.min(value)
+        column = (
+            select(pick).where(*conditions, table.c.res_id == resource.c.res_id).scalar_subquery()
+        )
+    return column.desc().nulls_last() if descending else column.asc().nulls_last()
+
+
+def search_query(resource_type: str, request: SearchRequest) -> Select:
+    """SELECT of the matching live resources' (res_id, content), sorted, not yet paged."""
+    order = [_sort_key(resource_type, n, d) for n, d in request.sort] + [resource.c.res_id]
     return (
-        select(resource.c.content)
+        select(resource.c.res_id, resource.c.content)
         .where(
             resource.c.res_type == resource_type,
             resource.c.is_current,
             not_(resource.c.deleted),
-            *conditions,
+            *[_condition(resource_type, c, resource) for c in request.criteria],
         )
-        .order_by(resource.c.res_id)
+        .order_by(*order)
     )
+
+
+def count(conn: Connection, resource_type: str, request: SearchRequest) -> int:
+    query = search_query(resource_type, request).order_by(None).subquery()
+    return conn.execute(select(func.count()).select_from(query)).scalar_one()
 
 
 def search(
@@ -176,9 +369,77 @@ def search(
     resource_type: str,
     criteria: Sequence[Criterion],
     *,
-    count: int = 100,
+    count: int = DEFAULT_COUNT,
     offset: int = 0,
 ) -> list[dict]:
-    """The matching resources, `count` at a time from `offset`."""
-    query = search_query(resource_type, criteria).limit(count).offset(offset)
-    return [row.content for row in conn.execute(query)]
+    """The matching resources, `count` at a time from `offset`, ordered by id."""
+    request = SearchRequest(criteria=list(criteria), count=count, offset=offset)
+    return [content for _, content in page(conn, resource_type, request)]
+
+
+def page(conn: Connection, resource_type: str, request: SearchRequest) -> list[tuple[str, dict]]:
+    """One page of (id, resource) of the request."""
+    query = search_query(resource_type, request).limit(request.count).offset(request.offset)
+    return [(row.res_id, row.content) for row in conn.execute(query)]
+
+
+def _fetch(conn: Connection, keys: set[tuple[str, str]]) -> list[dict]:
+    """The live resources named by (type, id) keys, in a stable order."""
+    found = []
+    by_type: dict[str, list[str]] = {}
+    for res_type, res_id in sorted(keys):
+        by_type.setdefault(res_type, []).append(res_id)
+    for res_type, ids in by_type.items():
+        found += conn.execute(
+            select(resource.c.content)
+            .where(
+                resource.c.res_type == res_type,
+                resource.c.res_id.in_(ids),
+                resource.c.is_current,
+                not_(resource.c.deleted),
+            )
+            .order_by(resource.c.res_id)
+        ).scalars()
+    return found
+
+
+def included(
+    conn: Connection, resource_type: str, ids: Sequence[str], request: SearchRequest
+) -> list[dict]:
+    """The resources that `_include` and `_revinclude` add to a page of matches."""
+    keys: set[tuple[str, str]] = set()
+    for inc in request.include:
+        if inc.source_type != resource_type:
+            continue
+        table, conditions = _index_rows(resource_type, lookup(resource_type, inc.param))
+        if inc.target_type:
+            conditions.append(table.c.target_type == inc.target_type)
+        rows = conn.execute(
+            select(table.c.target_type, table.c.target_id).where(
+                *conditions, table.c.res_id.in_(ids), table.c.target_type.is_not(None)
+            )
+        )
+        keys.update((t, i) for t, i in rows)
+    for inc in request.revinclude:
+        if inc.target_type not in (None, resource_type):
+            continue
+        table, conditions = _index_rows(inc.source_type, lookup(inc.source_type, inc.param))
+        rows = conn.execute(
+            select(table.c.res_id).where(
+                *conditions, table.c.target_type == resource_type, table.c.target_id.in_(ids)
+            )
+        )
+        keys.update((inc.source_type, i) for (i,) in rows)
+    keys -= {(resource_type, i) for i in ids}
+    return _fetch(conn, keys)
+
+
+def compartment(conn: Connection, patient_id: str) -> list[dict]:
+    """The resources that reference the patient through any reference parameter: the Patient
+    compartment (http://hl7.org/fhir/R4/compartmentdefinition-patient.html) as indexed here."""
+    rows = conn.execute(
+        select(idx_reference.c.res_type, idx_reference.c.res_id)
+        .where(idx_reference.c.target_type == "Patient", idx_reference.c.target_id == patient_id)
+        .distinct()
+    )
+    return _fetch(conn, {(t, i) for t, i in rows} - {("Patient", patient_id)})

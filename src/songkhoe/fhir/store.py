@@ -310,15 +310,25 @@ class ResourceStore:
             raise ResourceGone(f"{name} was deleted")
         return row.content
 
-    def history(self, resource_type: str, resource_id: str) -> list[HistoryEntry]:
-        """Every version of one resource, newest first."""
+    def history(
+        self,
+        resource_type: str,
+        resource_id: str | None = None,
+        *,
+        since: str | None = None,
+        limit: int | None = None,
+    ) -> list[HistoryEntry]:
+        """Versions newest first: of one resource, or with no id of every resource of the type;
+        `since` keeps versions written at or after that UTC timestamp."""
+        query = select(resource).where(resource.c.res_type == resource_type)
+        if resource_id is not None:
+            query = query.where(resource.c.res_id == resource_id)
+        if since is not None:
+            query = query.where(resource.c.last_updated >= since)
+        query = query.order_by(resource.c.last_updated.desc(), resource.c.version.desc())
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(resource)
-                .where(resource.c.res_type == resource_type, resource.c.res_id == resource_id)
-                .order_by(resource.c.version.desc())
-            ).all()
-        if not rows:
+            rows = conn.execute(query.limit(limit)).all()
+        if not rows and resource_id is not None and since is None:
             raise ResourceNotFound(f"{resource_type}/{resource_id} does not exist")
         return [
             HistoryEntry(r.res_type, r.res_id, r.version, r.last_updated, r.deleted, r.content)
