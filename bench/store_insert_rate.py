@@ -16,11 +16,11 @@ from datetime import date
 from itertools import chain
 
 import orjson
-from songkhoe.synth.population import generate
 
 from songkhoe.db.tables import INDEX_TABLES, resource
 from songkhoe.fhir.indexing import extract
 from songkhoe.fhir.store import ResourceStore, stamped, utc_now
+from songkhoe.synth.population import generate
 
 from common import backends
 

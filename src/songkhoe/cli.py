@@ -13,6 +13,7 @@ import orjson
 from songkhoe.config import get_settings
 from songkhoe.db.engine import DatabaseUnavailable, check_connection, make_engine
 from songkhoe.db.migrate import upgrade
+from songkhoe.fhir.commands import fhir
 from songkhoe.fhir.search import InvalidSearch
 from songkhoe.fhir.searchparams import UnknownSearchParameter
 from songkhoe.fhir.store import ResourceStore, StoreError
@@ -160,6 +161,9 @@ def demo(ctx: click.Context, province_code: str, people: int, seed: int) -> None
     if store.count_by_type().get("Patient", 0) == 0:
         _synthesise(store, province_code, people, seed, date.today())
     ctx.invoke(serve)
+
+
+cli.add_command(fhir)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,11 +5,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from songkhoe import __version__
+from songkhoe.fhir import api as fhir_api
 from songkhoe.fhir.store import ResourceStore
 
 
 def create_app(*, store: ResourceStore) -> FastAPI:
-    """The app serving one store: `GET /healthz` tells whether the database answers."""
+    """The app serving one store: the FHIR API at /fhir; `GET /healthz` tells whether the
+    database answers."""
     app = FastAPI(title="Sống Khỏe", version=__version__)
     app.state.store = store
 
@@ -24,4 +26,5 @@ def create_app(*, store: ResourceStore) -> FastAPI:
             {"status": "ok", "database": store.engine.dialect.name, "version": __version__}
         )
 
+    fhir_api.install(app, store)
     return app

@@ -1,0 +1,167 @@
+"""FHIR API: transaction-bundle ingest rate and search latency at scale.
+
+For each backend, a fresh database gets a synthetic province of --people people (default
+100,000) through the store, then:
+  ingest   POST /fhir transaction bundles (one person with their history each, urn:uuid
+           references) for --bundles more people; resources/s, with as baseline the same
+           resources written by ResourceStore.create_many (no HTTP, no validation, no references
+           to resolve) in the same run;
+  search   GET /fhir/Patient?identifier=system|value and
+           GET /fhir/Observation?patient=ID&code=LOINC|code for random existing people;
+           p50/p95 in ms, with as baseline GET /fhir/Patient/ID (a primary-key read through the
+           same HTTP stack) in the same run.
+Goals: ingest >= 5,000 resources/s; both searches p95 <= 20 ms.
+
+    python bench/fhir_api.py [--people 100000] [--bundles 200] [--queries 300]
+"""
+
+import argparse
+import random
+import statistics
+import time
+import uuid
+from datetime import date
+from itertools import chain
+
+from fastapi.testclient import TestClient
+
+from songkhoe.fhir.store import ResourceStore
+from songkhoe.fhir.systems import CCCD
+from songkhoe.places.service import load
+from songkhoe.synth.population import generate
+from songkhoe.synth.service import populate
+from songkhoe.web.app import create_app
+
+from common import backends
+
+AS_OF = date(2026, 1, 1)
+SYSTOLIC = "http://loinc.org|8480-6"
+BP_PANEL = "http://loinc.org|85354-9"
+
+
+def people_with_history(resources: list[dict]) -> list[list[dict]]:
+    """Group a synthetic batch into one list per person (the Patient first)."""
+    by_patient: dict[str, list[dict]] = {}
+    for res in resources:
+        if res["resourceType"] == "Patient":
+            by_patient[res["id"]] = [res]
+        else:
+            by_patient[res["subject"]["reference"].split("/")[1]].append(res)
+    return list(by_patient.values())
+
+
+def transaction_bundle(person: list[dict]) -> dict:
+    """A transaction that POSTs a person and their history with urn:uuid references."""
+    urns = {f"{r['resourceType']}/{r['id']}": f"urn:uuid:{uuid.uuid4()}" for r in person}
+
+    def rewrite(node):
+        if isinstance(node, dict):
+            return {k: urns.get(v, v) if k == "reference" else rewrite(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [rewrite(v) for v in node]
+        return node
+
+    entries = []
+    for res in person:
+        body = rewrite({k: v for k, v in res.items() if k != "id"})
+        entries.append(
+            {
+                "fullUrl": urns[f"{res['resourceType']}/{res['id']}"],
+                "resource": body,
+                "request": {"method": "POST", "url": res["resourceType"]},
+            }
+        )
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def percentiles(samples: list[float]) -> str:
+    cuts = statistics.quantiles(samples, n=20)
+    return f"p50 {statistics.median(samples):6.2f} ms  p95 {cuts[18]:6.2f} ms"
+
+
+def timed_gets(client: TestClient, urls: list[str]) -> list[float]:
+    samples = []
+    for url in urls:
+        started = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.text
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=100000)
+    parser.add_argument("--bundles", type=int, default=200)
+    parser.add_argument("--queries", type=int, default=300)
+    args = parser.parse_args()
+    extra = list(
+        chain.from_iterable(generate(province_code="33", people=args.bundles, seed=99, as_of=AS_OF))
+    )
+    people = people_with_history(extra)
+    bundles = [transaction_bundle(p) for p in people]
+    n_resources = sum(len(b["entry"]) for b in bundles)
+    print(
+        f"{len(bundles)} transaction bundles, {n_resources:,} resources, on top of "
+        f"{args.people:,} people"
+    )
+    rng = random.Random(5)
+    for name, fresh in backends():
+        with fresh() as engine:
+            store = ResourceStore(engine)
+            load(store=store)
+            populate(store=store, province_code="24", people=args.people, seed=1, as_of=AS_OF)
+            client = TestClient(create_app(store=store))
+
+            started = time.perf_counter()
+            for bundle in bundles:
+                response = client.post(
+                    "/fhir", json=bundle, headers={"Content-Type": "application/fhir+json"}
+                )
+                assert response.status_code == 200, response.text[:500]
+            api_rate = n_resources / (time.perf_counter() - started)
+            copies = [{**r, "id": str(uuid.uuid4())} for r in extra]
+            started = time.perf_counter()
+            store.create_many(copies)
+            store_rate = len(copies) / (time.perf_counter() - started)
+            print(
+                f"{name:10}  ingest {api_rate:8,.0f} resources/s through POST /fhir;  "
+                f"store.create_many {store_rate:8,.0f} resources/s;  ratio "
+                f"{api_rate / store_rate:.2f}"
+            )
+
+            sample = rng.sample(
+                [
+                    p
+                    for p in chain.from_iterable(
+                        generate(province_code="24", people=args.people, seed=1, as_of=AS_OF)
+                    )
+                    if p["resourceType"] == "Patient"
+                ],
+                args.queries,
+            )
+            cccd = [
+                next(i["value"] for i in p["identifier"] if i["system"] == CCCD) for p in sample
+            ]
+            baseline = timed_gets(client, [f"/fhir/Patient/{p['id']}" for p in sample])
+            by_identifier = timed_gets(
+                client, [f"/fhir/Patient?identifier={CCCD}|{c}" for c in cccd]
+            )
+            by_patient_code = timed_gets(
+                client,
+                [f"/fhir/Observation?patient={p['id']}&code={BP_PANEL}" for p in sample],
+            )
+            base_p95 = statistics.quantiles(baseline, n=20)[18]
+            for label, samples in (
+                ("Patient?identifier=", by_identifier),
+                ("Observation?patient=&code=", by_patient_code),
+            ):
+                ratio = statistics.quantiles(samples, n=20)[18] / base_p95
+                print(
+                    f"{name:10}  {label:28} {percentiles(samples)}  "
+                    f"(read by id: {percentiles(baseline)}; p95 ratio {ratio:.1f})"
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,316 @@
+"""The FHIR R4 REST API at /fhir (http://hl7.org/fhir/R4/http.html), JSON only.
+
+Interactions: capabilities, read, vread, create (also conditional, If-None-Exist), update (If-Match
+optimistic locking), delete, history (instance and type), search (GET and POST _search),
+transaction and batch, Patient/$everything, and the Bulk Data $export flow.
+"""
+
+from datetime import datetime
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import orjson
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import FileResponse
+
+from songkhoe.config import get_settings
+from songkhoe.fhir import bulk
+from songkhoe.fhir import search as fhir_search
+from songkhoe.fhir.bundles import process_bundle
+from songkhoe.fhir.capability import capability_statement, supported_types
+from songkhoe.fhir.indexing import date_range
+from songkhoe.fhir.outcomes import FhirError, from_exception, operation_outcome
+from songkhoe.fhir.search import InvalidSearch, SearchRequest, parse_query
+from songkhoe.fhir.searchparams import UnknownSearchParameter
+from songkhoe.fhir.store import HistoryEntry, ResourceStore, StoreError
+from songkhoe.fhir.validation import validate
+
+FHIR_JSON = "application/fhir+json"
+NDJSON_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
+ACCEPTED_BODY_TYPES = (FHIR_JSON, "application/json")
+
+
+def fhir_response(body: dict, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(orjson.dumps(body), status, headers, media_type=f"{FHIR_JSON}; charset=utf-8")
+
+
+def _version_headers(res: dict, base: str | None = None) -> dict[str, str]:
+    meta = res["meta"]
+    stamp = datetime.fromisoformat(meta["lastUpdated"].replace("Z", "+00:00"))
+    headers = {"ETag": f'W/"{meta["versionId"]}"', "Last-Modified": format_datetime(stamp, True)}
+    if base is not None:
+        headers["Location"] = (
+            f"{base}/{res['resourceType']}/{res['id']}/_history/{meta['versionId']}"
+        )
+    return headers
+
+
+def _if_match(request: Request) -> int | None:
+    value = request.headers.get("if-match")
+    if value is None:
+        return None
+    digits = value.strip().removeprefix("W/").strip('"')
+    if not digits.isdigit():
+        raise FhirError.single(400, "invalid", f'If-Match must be W/"version", got {value!r}')
+    return int(digits)
+
+
+async def _body(request: Request) -> Any:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type not in ACCEPTED_BODY_TYPES:
+        raise FhirError.single(
+            415, "not-supported", f"send JSON as {FHIR_JSON}, not {content_type or 'nothing'}"
+        )
+    try:
+        return orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise FhirError.single(400, "structure", f"the body is not valid JSON: {exc}") from None
+
+
+def _checked_type(resource_type: str) -> str:
+    if resource_type not in supported_types():
+        raise FhirError.single(404, "not-supported", f"unknown resource type {resource_type!r}")
+    return resource_type
+
+
+def _resource_body(body: Any, resource_type: str) -> dict:
+    if not isinstance(body, dict) or body.get("resourceType") != resource_type:
+        found = body.get("resourceType") if isinstance(body, dict) else type(body).__name__
+        raise FhirError.single(
+            400, "invalid", f"the body must be a {resource_type}, got {found!r}", "resourceType"
+        )
+    validate(body)
+    return body
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/fhir"
+
+
+def _entry(base: str, res: dict, mode: str) -> dict:
+    return {
+        "fullUrl": f"{base}/{res['resourceType']}/{res['id']}",
+        "resource": res,
+        "search": {"mode": mode},
+    }
+
+
+def _page_link(request: Request, items: list[tuple[str, str]], offset: int) -> str:
+    kept = [(k, v) for k, v in items if k != "_offset"] + [("_offset", str(offset))]
+    return f"{_base(request)}/{request.path_params['resource_type']}?{urlencode(kept)}"
+
+
+def _history_bundle(base: str, entries: list[HistoryEntry]) -> dict:
+    def entry(e: HistoryEntry) -> dict:
+        url = f"{e.resource_type}/{e.id}"
+        method = "DELETE" if e.deleted else ("POST" if e.version == 1 else "PUT")
+        status = "204 No Content" if e.deleted else ("201 Created" if e.version == 1 else "200 OK")
+        item: dict[str, Any] = {
+            "fullUrl": f"{base}/{url}",
+            "request": {"method": method, "url": url},
+            "response": {
+                "status": status,
+                "etag": f'W/"{e.version}"',
+                "lastModified": e.last_updated,
+            },
+        }
+        if e.resource is not None:
+            item["resource"] = e.resource
+        return item
+
+    return {
+        "resourceType": "Bundle",
+        "type": "history",
+        "total": len(entries),
+        "entry": [entry(e) for e in entries],
+    }
+
+
+def build_router(store: ResourceStore) -> APIRouter:
+    router = APIRouter(prefix="/fhir", tags=["FHIR R4"])
+    export_dir = get_settings().export_dir
+
+    @router.get("/metadata")
+    def metadata(request: Request) -> Response:
+        return fhir_response(capability_statement(_base(request)))
+
+    @router.post("")
+    async def transaction(request: Request) -> Response:
+        bundle = await _body(request)
+        if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+            raise FhirError.single(400, "invalid", "POST /fhir takes a Bundle", "resourceType")
+        return fhir_response(process_bundle(store, bundle, base_url=_base(request)))
+
+    @router.get("/$export")
+    def export_kick_off(
+        request: Request,
+        _type: str | None = None,
+        _since: str | None = None,
+        _outputFormat: str = "application/fhir+ndjson",  # noqa: N803 (the spec's name)
+    ) -> Response:
+        """Bulk Data kick-off (bulkdata/STU1.0.1/export.html#bulk-data-kick-off-request)."""
+        if request.headers.get("prefer") != "respond-async":
+            raise FhirError.single(400, "invalid", "$export needs the header Prefer: respond-async")
+        if _outputFormat not in NDJSON_FORMATS:
+            raise FhirError.single(400, "not-supported", f"_outputFormat {_outputFormat!r}")
+        job_id = bulk.start_export(
+            store,
+            export_dir=export_dir,
+            types=_type.split(",") if _type else None,
+            since=_since,
+            request_url=str(request.url),
+        )
+        location = f"{_base(request)}/$export-status/{job_id}"
+        return Response(status_code=202, headers={"Content-Location": location})
+
+    @router.get("/$export-status/{job_id}")
+    def export_status(request: Request, job_id: str) -> Response:
+        status = bulk.export_status(
+            export_dir, job_id, files_base_url=f"{_base(request)}/$export-files"
+        )
+        if status.state == "in-progress":
+            return Response(status_code=202, headers={"X-Progress": status.progress or ""})
+        if status.state == "error":
+            raise FhirError.single(500, "exception", status.error or "the export failed")
+        return Response(orjson.dumps(status.manifest), 200, media_type="application/json")
+
+    @router.delete("/$export-status/{job_id}")
+    def export_delete(job_id: str) -> Response:
+        bulk.delete_export(export_dir, job_id)
+        return Response(status_code=202)
+
+    @router.get("/$export-files/{job_id}/{name}")
+    def export_file(job_id: str, name: str) -> Response:
+        path = bulk.export_file_path(export_dir, job_id, name)
+        return FileResponse(path, media_type="application/fhir+ndjson")
+
+    @router.get("/Patient/{patient_id}/$everything")
+    def everything(request: Request, patient_id: str) -> Response:
+        patient = store.read("Patient", patient_id)
+        with store.engine.connect() as conn:
+            others = fhir_search.compartment(conn, patient_id)
+        base = _base(request)
+        entries = [_entry(base, patient, "match")] + [_entry(base, r, "include") for r in others]
+        return fhir_response(
+            {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
+        )
+
+    def run_search(request: Request, resource_type: str, items: list[tuple[str, str]]) -> Response:
+        _checked_type(resource_type)
+        query: SearchRequest = parse_query(resource_type, items)
+        base = _base(request)
+        with store.engine.connect() as conn:
+            total = fhir_search.count(conn, resource_type, query)
+            bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": total}
+            if query.summary_count:
+                return fhir_response(bundle)
+            matches = fhir_search.page(conn, resource_type, query)
+            extra = fhir_search.included(conn, resource_type, [i for i, _ in matches], query)
+        links = [{"relation": "self", "url": _page_link(request, items, query.offset)}]
+        if query.offset + query.count < total:
+            next_offset = query.offset + query.count
+            links.append({"relation": "next", "url": _page_link(request, items, next_offset)})
+        if query.offset > 0:
+            previous = max(0, query.offset - query.count)
+            links.append({"relation": "previous", "url": _page_link(request, items, previous)})
+        bundle["link"] = links
+        bundle["entry"] = [_entry(base, r, "match") for _, r in matches] + [
+            _entry(base, r, "include") for r in extra
+        ]
+        return fhir_response(bundle)
+
+    @router.get("/{resource_type}")
+    def search_type(request: Request, resource_type: str) -> Response:
+        return run_search(request, resource_type, list(request.query_params.multi_items()))
+
+    @router.post("/{resource_type}/_search")
+    async def search_post(request: Request, resource_type: str) -> Response:
+        form = parse_qsl((await request.body()).decode(), keep_blank_values=True)
+        return run_search(request, resource_type, list(request.query_params.multi_items()) + form)
+
+    @router.get("/{resource_type}/_history")
+    def type_history(
+        request: Request, resource_type: str, _since: str | None = None, _count: int = 100
+    ) -> Response:
+        _checked_type(resource_type)
+        try:
+            since = date_range(_since)[0] if _since else None
+        except ValueError as exc:
+            raise FhirError.single(400, "invalid", f"_since: {exc}") from None
+        entries = store.history(resource_type, since=since, limit=min(_count, 1000))
+        return fhir_response(_history_bundle(_base(request), entries))
+
+    @router.post("/{resource_type}")
+    async def create(request: Request, resource_type: str) -> Response:
+        _checked_type(resource_type)
+        res = _resource_body(await _body(request), resource_type)
+        condition = request.headers.get("if-none-exist")
+        base = _base(request)
+        if condition:
+            query = parse_query(resource_type, parse_qsl(condition.removeprefix("?")))
+            with store.engine.connect() as conn:
+                found = fhir_search.search(conn, resource_type, query.criteria, count=2)
+            if len(found) > 1:
+                raise FhirError.single(412, "duplicate", f"If-None-Exist matches {len(found)}+")
+            if found:
+                return fhir_response(found[0], 200, _version_headers(found[0], base))
+        created = store.create({k: v for k, v in res.items() if k != "id"})
+        return fhir_response(created, 201, _version_headers(created, base))
+
+    @router.get("/{resource_type}/{resource_id}")
+    def read(resource_type: str, resource_id: str) -> Response:
+        res = store.read(_checked_type(resource_type), resource_id)
+        return fhir_response(res, headers=_version_headers(res))
+
+    @router.put("/{resource_type}/{resource_id}")
+    async def update(request: Request, resource_type: str, resource_id: str) -> Response:
+        _checked_type(resource_type)
+        res = _resource_body(await _body(request), resource_type)
+        if res.get("id") != resource_id:
+            raise FhirError.single(
+                400, "invalid", f"the body's id {res.get('id')!r} is not {resource_id!r}", "id"
+            )
+        version = _if_match(request)
+        try:
+            stored = store.update(res, if_match=version)
+        except Exception as exc:
+            error = from_exception(exc)
+            if version is not None and error.status == 409:
+                error.status = (
+                    412  # a failed If-Match is Precondition Failed (http.html#concurrency)
+                )
+            raise error from None
+        status = 201 if stored["meta"]["versionId"] == "1" else 200
+        return fhir_response(stored, status, _version_headers(stored, _base(request)))
+
+    @router.delete("/{resource_type}/{resource_id}")
+    def delete(resource_type: str, resource_id: str) -> Response:
+        store.delete(_checked_type(resource_type), resource_id)
+        return Response(status_code=204)
+
+    @router.get("/{resource_type}/{resource_id}/_history")
+    def instance_history(request: Request, resource_type: str, resource_id: str) -> Response:
+        entries = store.history(_checked_type(resource_type), resource_id)
+        return fhir_response(_history_bundle(_base(request), entries))
+
+    @router.get("/{resource_type}/{resource_id}/_history/{version}")
+    def vread(resource_type: str, resource_id: str, version: str) -> Response:
+        if not version.isdigit():
+            raise FhirError.single(404, "not-found", f"no version {version!r}")
+        res = store.vread(_checked_type(resource_type), resource_id, int(version))
+        return fhir_response(res, headers=_version_headers(res))
+
+    return router
+
+
+def install(app: FastAPI, store: ResourceStore) -> None:
+    """Mount /fhir on the app, with errors answered as OperationOutcome."""
+    app.include_router(build_router(store))
+
+    def outcome(_request: Request, exc: Exception) -> Response:
+        error = from_exception(exc)
+        return fhir_response(operation_outcome(error.issues), error.status)
+
+    for error_type in (FhirError, StoreError, InvalidSearch, UnknownSearchParameter):
+        app.add_exception_handler(error_type, outcome)

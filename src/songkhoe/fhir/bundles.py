@@ -1,0 +1,498 @@
+"""Transaction and batch Bundles (http://hl7.org/fhir/R4/http.html#transaction).
+
+A transaction runs all its entries in one store transaction, in the order http.html#trules sets:
+DELETE, then POST, then PUT, then GET; any failure fails the whole Bundle and nothing is written.
+`fullUrl`s (urn:uuid:, urn:oid: or absolute URLs) are mapped to the ids the entries get, and every
+`reference` inside the resources that names one is rewritten to `Type/id`; conditional references
+(`Patient?identifier=sys|val`) are replaced by their single match (http.html#trules, #cond-update).
+A batch runs each entry on its own; a failing entry answers with its status and an
+OperationOutcome (http.html#brules).
+
+Errors name the entry: `Bundle.entry[2].resource.birthDate` (0-based, as FHIRPath counts).
+"""
+
+import re
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from sqlalchemy import Connection, select
+
+from songkhoe.db.tables import resource as resource_table
+from songkhoe.fhir.outcomes import FhirError, Issue, from_exception, operation_outcome
+from songkhoe.fhir.search import InvalidSearch, parse_query, search
+from songkhoe.fhir.searchparams import UnknownSearchParameter, resource_types
+from songkhoe.fhir.store import (
+    ID_PATTERN,
+    ResourceGone,
+    ResourceNotFound,
+    ResourceStore,
+    StoreError,
+    VersionConflict,
+    Writer,
+)
+from songkhoe.fhir.validation import validate
+
+ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}  # http.html#trules
+_ETAG = re.compile(r'(?:W/)?"(\d+)"')
+_LEADING_TYPE = re.compile(r"[A-Z][A-Za-z]*")
+_REFERENCE = re.compile(rb'"reference":"([^"\\\\]*)"')
+_ERRORS = (FhirError, StoreError, InvalidSearch, UnknownSearchParameter)
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One parsed Bundle entry and, once processed, its response entry."""
+
+    index: int
+    method: str
+    resource_type: str
+    resource_id: str | None = None
+    query: list[tuple[str, str]] | None = None  # a conditional url: Type?query
+    resource: dict = field(default_factory=dict)  # POST and PUT; GET: once read
+    full_url: str | None = None
+    if_none_exist: list[tuple[str, str]] | None = None
+    if_match: int | None = None
+    target_id: str | None = None  # the id the entry resolved to
+    response: dict = field(default_factory=dict)
+
+
+def _invalid(message: str, expression: str, code: str = "invalid") -> FhirError:
+    return FhirError.single(400, code, message, expression)
+
+
+def _located(error: FhirError, index: int) -> FhirError:
+    """The error with its expressions rooted at `Bundle.entry[index]` (a resource's own paths,
+    `Patient.birthDate`, become `Bundle.entry[index].resource.birthDate`)."""
+    where = f"Bundle.entry[{index}]"
+
+    def locate(expression: str) -> str:
+        if _LEADING_TYPE.match(expression):
+            return _LEADING_TYPE.sub(f"{where}.resource", expression, count=1)
+        return f"{where}.{expression}"
+
+    return FhirError(
+        error.status,
+        [
+            Issue(
+                issue.code,
+                f"{where}: {issue.diagnostics}",
+                tuple(map(locate, issue.expression)) or (where,),
+                issue.severity,
+            )
+            for issue in error.issues
+        ],
+    )
+
+
+@contextmanager
+def _at(index: int) -> Iterator[None]:
+    """Turn the errors raised while handling entry `index` into FhirErrors that name it."""
+    try:
+        yield
+    except _ERRORS as exc:
+        raise _located(from_exception(exc), index) from None
+
+
+class CreateFailed(Exception):
+    """`create_all` failed on `resources[index]`."""
+
+    def __init__(self, index: int, cause: StoreError) -> None:
+        super().__init__(str(cause))
+        self.index = index
+        self.cause = cause
+
+
+def create_all(writer: Writer, resources: Sequence[dict]) -> list[dict]:
+    """`writer.create_many`; when it fails, the resource at fault is found by creating them one
+    by one under a savepoint, rolled back afterwards, and raised as CreateFailed. Either way the
+    transaction stays usable (PostgreSQL aborts a transaction on an error outside a savepoint)."""
+    try:
+        with writer.conn.begin_nested():
+            return writer.create_many(resources)
+    except StoreError:
+        probe = writer.conn.begin_nested()
+        try:
+            for index, res in enumerate(resources):
+                try:
+                    writer.create(res)
+                except StoreError as exc:
+                    raise CreateFailed(index, exc) from None
+        finally:
+            probe.rollback()
+        raise
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+
+def _parse_url(url: Any, base_url: str) -> tuple[str, str | None, list[tuple[str, str]] | None]:
+    """`Type`, `Type/id` or `Type?query`, relative or under `base_url` (http.html#transaction)."""
+    if not isinstance(url, str) or not url:
+        raise _invalid("request.url is required", "request.url")
+    base = base_url.rstrip("/") + "/"
+    relative = url.removeprefix(base) if base_url else url
+    path, has_query, query = relative.partition("?")
+    parts = path.strip("/").split("/")
+    if parts[0] not in resource_types():
+        raise _invalid(f"request.url {url!r} does not name a resource type", "request.url")
+    if len(parts) > 2 or (has_query and len(parts) > 1):
+        raise _invalid(
+            f"request.url {url!r}: only Type, Type/id and Type?query are supported",
+            "request.url",
+            "not-supported",
+        )
+    resource_id = parts[1] if len(parts) == 2 else None
+    if resource_id is not None and not ID_PATTERN.fullmatch(resource_id):
+        raise _invalid(f"request.url {url!r}: {resource_id!r} is not a valid id", "request.url")
+    return parts[0], resource_id, parse_qsl(query, keep_blank_values=True) if has_query else None
+
+
+def _parse_if_match(value: Any) -> int | None:
+    if value is None:
+        return None
+    match = _ETAG.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise _invalid(f'request.ifMatch must be W/"version", got {value!r}', "request.ifMatch")
+    return int(match.group(1))
+
+
+def _parse_entry(index: int, raw: Any, base_url: str) -> _Entry:
+    """Check one entry's request and resource, and validate the resource."""
+    request = raw.get("request") if isinstance(raw, dict) else None
+    if not isinstance(request, dict):
+        raise _invalid("request is required in a transaction or batch", "request")
+    method = request.get("method")
+    if method == "PATCH":
+        raise _invalid("PATCH is not supported", "request.method", "not-supported")
+    if method not in ORDER:
+        raise _invalid(f"request.method {method!r} is not one of {', '.join(ORDER)}", "request")
+    for unsupported in ("ifNoneMatch", "ifModifiedSince"):
+        if unsupported in request:
+            raise _invalid(f"request.{unsupported} is not supported", "request", "not-supported")
+    resource_type, resource_id, query = _parse_url(request.get("url"), base_url)
+    full_url = raw.get("fullUrl")
+    if full_url is not None and not isinstance(full_url, str):
+        raise _invalid("fullUrl must be a string", "fullUrl")
+    entry = _Entry(index, method, resource_type, resource_id, query, full_url=full_url)
+    entry.target_id = resource_id if method in ("DELETE", "PUT") else None
+    entry.if_match = _parse_if_match(request.get("ifMatch"))
+    if entry.if_match is not None and method != "PUT":
+        raise _invalid("request.ifMatch is supported on PUT only", "request", "not-supported")
+    if "ifNoneExist" in request:
+        if method != "POST":
+            raise _invalid("request.ifNoneExist belongs to a POST", "request.ifNoneExist")
+        condition = request["ifNoneExist"]
+        if not isinstance(condition, str):
+            raise _invalid("request.ifNoneExist must be a query string", "request.ifNoneExist")
+        condition = condition.removeprefix(f"{resource_type}?")
+        entry.if_none_exist = parse_qsl(condition, keep_blank_values=True)
+    if method == "POST" and (resource_id or query is not None):
+        raise _invalid("a POST url is the resource type alone", "request.url")
+    if method == "GET" and query is not None:
+        raise _invalid("search inside a Bundle is not supported", "request.url", "not-supported")
+    if method in ("GET", "DELETE") and resource_id is None and query is None:
+        raise _invalid(f"a {method} url needs an id or a query", "request.url")
+    if method in ("POST", "PUT"):
+        entry.resource = _checked_resource(raw.get("resource"), entry)
+    return entry
+
+
+def _checked_resource(res: Any, entry: _Entry) -> dict:
+    if not isinstance(res, dict):
+        raise _invalid(f"a {entry.method} entry needs a resource", "resource", "required")
+    if res.get("resourceType") != entry.resource_type:
+        raise _invalid(
+            f"resource.resourceType {res.get('resourceType')!r} does not match the url's "
+            f"{entry.resource_type}",
+            "resource.resourceType",
+        )
+    if entry.resource_id is not None and res.get("id") not in (None, entry.resource_id):
+        raise _invalid(
+            f"resource.id {res.get('id')!r} differs from the url's id {entry.resource_id!r}",
+            "resource.id",
+        )
+    validate(res)
+    return res
+
+
+def _raw_entries(bundle: dict) -> list:
+    entries = bundle.get("entry", [])
+    if not isinstance(entries, list):
+        raise _invalid("Bundle.entry must be an array", "Bundle.entry")
+    return entries
+
+
+def _parse_all(raw_entries: list, base_url: str) -> list[_Entry]:
+    parsed = []
+    for index, raw in enumerate(raw_entries):
+        with _at(index):
+            parsed.append(_parse_entry(index, raw, base_url))
+    return parsed
+
+
+# --- processing ---------------------------------------------------------------------------
+
+
+def _matches(conn: Connection, resource_type: str, query: list[tuple[str, str]]) -> list:
+    """The live resources a conditional operation's query finds, at most two (enough to tell
+    none, one and many apart)."""
+    criteria = parse_query(resource_type, query).criteria
+    if not criteria:
+        raise _invalid("a conditional operation needs search criteria", "request")
+    return search(conn, resource_type, criteria, count=2)
+
+
+def _too_many(what: str) -> FhirError:
+    return FhirError.single(412, "multiple-matches", f"{what} matches more than one resource")
+
+
+def _status_line(status: HTTPStatus) -> str:
+    return f"{status.value} {status.phrase}"
+
+
+def _version_response(stored: dict, status: HTTPStatus) -> dict:
+    version = stored["meta"]["versionId"]
+    return {
+        "status": _status_line(status),
+        "location": f"{stored['resourceType']}/{stored['id']}/_history/{version}",
+        "etag": f'W/"{version}"',
+        "lastModified": stored["meta"]["lastUpdated"],
+    }
+
+
+def _delete(writer: Writer, entry: _Entry) -> None:
+    """Delete by id, or conditionally: none found is a no-op, more than one is 412."""
+    if entry.query is not None:
+        found = _matches(writer.conn, entry.resource_type, entry.query)
+        if len(found) > 1:
+            raise _too_many("the conditional delete")
+        entry.target_id = found[0]["id"] if found else None
+    entry.response = {"status": _status_line(HTTPStatus.NO_CONTENT)}
+    if entry.target_id is not None:
+        version = writer.delete(entry.resource_type, entry.target_id)
+        entry.response["etag"] = f'W/"{version}"'
+
+
+def _resolve_create(writer: Writer, entry: _Entry) -> None:
+    """A new id, or with ifNoneExist the single existing match (http.html#ccreate)."""
+    if entry.if_none_exist is None:
+        entry.target_id = str(uuid.uuid4())
+        return
+    found = _matches(writer.conn, entry.resource_type, entry.if_none_exist)
+    if len(found) > 1:
+        raise _too_many("ifNoneExist")
+    if found:
+        entry.target_id = found[0]["id"]
+        entry.response = _version_response(found[0], HTTPStatus.OK)
+    else:
+        entry.target_id = str(uuid.uuid4())
+
+
+def _resolve_update(writer: Writer, entry: _Entry) -> None:
+    """The id a PUT writes: the url's, or a conditional update's single match (or, with none,
+    the resource's own id or a new one) (http.html#cond-update)."""
+    if entry.query is None:
+        return
+    found = _matches(writer.conn, entry.resource_type, entry.query)
+    if len(found) > 1:
+        raise _too_many("the conditional update")
+    own_id = entry.resource.get("id")
+    if found and own_id not in (None, found[0]["id"]):
+        raise _invalid(
+            f"resource.id {own_id!r} differs from the match {found[0]['id']!r}", "resource.id"
+        )
+    entry.target_id = found[0]["id"] if found else own_id or str(uuid.uuid4())
+
+
+def _check_overlaps(entries: Sequence[_Entry]) -> None:
+    """No resource may be the target of two DELETE/PUT entries, and no fullUrl may repeat
+    (http.html#trules)."""
+    targets: dict[tuple[str, str], int] = {}
+    full_urls: dict[str, int] = {}
+    for entry in entries:
+        if entry.method in ("DELETE", "PUT") and entry.target_id is not None:
+            key = (entry.resource_type, entry.target_id)
+            if key in targets:
+                message = f"{key[0]}/{key[1]} is also the target of Bundle.entry[{targets[key]}]"
+                raise _located(_invalid(message, "request"), entry.index)
+            targets[key] = entry.index
+        if entry.full_url is not None and entry.method in ("POST", "PUT"):
+            first = full_urls.setdefault(entry.full_url, entry.index)
+            if first != entry.index:
+                message = f"fullUrl {entry.full_url} repeats Bundle.entry[{first}]"
+                raise _located(_invalid(message, "fullUrl"), entry.index)
+
+
+class _References:
+    """Rewrites the references of the resources written by a Bundle."""
+
+    def __init__(self, conn: Connection, full_urls: dict[str, str]) -> None:
+        self.conn = conn
+        self.full_urls = full_urls
+        self.conditional: dict[str, str] = {}
+
+    def target(self, reference: str) -> str:
+        if reference in self.full_urls:
+            return self.full_urls[reference]
+        if reference.startswith(("urn:uuid:", "urn:oid:")):
+            raise FhirError.single(
+                404, "not-found", f"reference {reference} is not the fullUrl of an entry"
+            )
+        resource_type, has_query, query = reference.partition("?")
+        if not has_query or resource_type not in resource_types():
+            return reference
+        if reference not in self.conditional:
+            found = _matches(self.conn, resource_type, parse_qsl(query))
+            if len(found) != 1:
+                raise FhirError.single(
+                    412,
+                    "not-found" if not found else "multiple-matches",
+                    f"conditional reference {reference} matches "
+                    f"{'no' if not found else 'more than one'} resource",
+                )
+            self.conditional[reference] = f"{resource_type}/{found[0]['id']}"
+        return self.conditional[reference]
+
+    def rewritten(self, res: dict) -> dict:
+        """The resource with its references rewritten (a copy if any changed). References are
+        found in orjson's compact serialisation: faster than walking the tree in Python, and a
+        `"reference":"` inside a string value is escaped there, so never matched."""
+        data = orjson.dumps(res)
+        new = _REFERENCE.sub(self._replace, data)
+        return res if new == data else orjson.loads(new)
+
+    def _replace(self, match: re.Match[bytes]) -> bytes:
+        reference = match.group(1).decode()
+        target = self.target(reference)
+        return match.group(0) if target == reference else b'"reference":"%s"' % target.encode()
+
+
+def _read(conn: Connection, entry: _Entry, base_url: str) -> None:
+    """GET Type/id, seeing this transaction's writes."""
+    row = conn.execute(
+        select(resource_table.c.deleted, resource_table.c.content).where(
+            resource_table.c.res_type == entry.resource_type,
+            resource_table.c.res_id == entry.resource_id,
+            resource_table.c.is_current,
+        )
+    ).first()
+    name = f"{entry.resource_type}/{entry.resource_id}"
+    if row is None:
+        raise ResourceNotFound(f"{name} does not exist")
+    if row.deleted:
+        raise ResourceGone(f"{name} was deleted")
+    response = _version_response(row.content, HTTPStatus.OK)
+    del response["location"]
+    entry.response = response
+    entry.resource = row.content
+    entry.full_url = f"{base_url.rstrip('/')}/{name}" if base_url else name
+
+
+def _put(writer: Writer, entry: _Entry) -> None:
+    try:
+        stored = writer.update(entry.resource, if_match=entry.if_match)
+    except VersionConflict as exc:
+        if entry.if_match is None:
+            raise
+        raise FhirError.single(412, "conflict", str(exc)) from None
+    status = HTTPStatus.CREATED if stored["meta"]["versionId"] == "1" else HTTPStatus.OK
+    entry.response = _version_response(stored, status)
+
+
+def _execute(writer: Writer, entries: Sequence[_Entry], base_url: str) -> None:
+    """Process parsed entries inside one transaction, filling in their responses."""
+    _check_overlaps(entries)  # the targets named by id, before anything is written
+    by_method: dict[str, list[_Entry]] = {method: [] for method in ORDER}
+    for entry in entries:
+        by_method[entry.method].append(entry)
+    steps: dict[str, Callable[[Writer, _Entry], None]] = {
+        "DELETE": _delete,
+        "POST": _resolve_create,
+        "PUT": _resolve_update,
+    }
+    for method, step in steps.items():
+        for entry in by_method[method]:
+            with _at(entry.index):
+                step(writer, entry)
+    _check_overlaps(entries)  # and those that conditional operations resolved to
+    references = _References(
+        writer.conn,
+        {
+            e.full_url: f"{e.resource_type}/{e.target_id}"
+            for e in entries
+            if e.full_url is not None and e.target_id is not None and e.method in ("POST", "PUT")
+        },
+    )
+    creates = [e for e in by_method["POST"] if not e.response]
+    for entry in creates + by_method["PUT"]:
+        with _at(entry.index):
+            entry.resource = {**references.rewritten(entry.resource), "id": entry.target_id}
+    try:
+        created = create_all(writer, [e.resource for e in creates])
+    except CreateFailed as exc:
+        raise _located(from_exception(exc.cause), creates[exc.index].index) from None
+    for entry, stored in zip(creates, created, strict=True):
+        entry.response = _version_response(stored, HTTPStatus.CREATED)
+    for entry in by_method["PUT"]:
+        with _at(entry.index):
+            _put(writer, entry)
+    for entry in by_method["GET"]:
+        with _at(entry.index):
+            _read(writer.conn, entry, base_url)
+
+
+def _response_entry(entry: _Entry) -> dict:
+    response: dict[str, Any] = {"response": entry.response}
+    if entry.method == "GET":
+        response = {"fullUrl": entry.full_url, "resource": entry.resource, **response}
+    return response
+
+
+def _failed_entry(error: FhirError) -> dict:
+    return {
+        "response": {
+            "status": _status_line(HTTPStatus(error.status)),
+            "outcome": operation_outcome(error.issues),
+        }
+    }
+
+
+def _batch_entry(store: ResourceStore, index: int, raw: Any, base_url: str) -> dict:
+    """One batch entry in a transaction of its own; a failure becomes its response."""
+    try:
+        with _at(index):
+            entry = _parse_entry(index, raw, base_url)
+        with store.transaction() as writer:
+            _execute(writer, [entry], base_url)
+    except FhirError as exc:
+        return _failed_entry(exc)
+    return _response_entry(entry)
+
+
+def process_bundle(store: ResourceStore, bundle: dict, *, base_url: str) -> dict:
+    """Process a transaction or batch Bundle and return the transaction-response or
+    batch-response Bundle; a failing transaction raises FhirError and writes nothing.
+
+    `base_url` is the server's FHIR base (`https://host/fhir`): request urls under it are taken
+    as relative, and GET entries answer with fullUrls under it.
+    """
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise _invalid("the body must be a Bundle", "Bundle")
+    kind = bundle.get("type")
+    if kind not in ("transaction", "batch"):
+        raise _invalid(f"Bundle.type must be transaction or batch, not {kind!r}", "Bundle.type")
+    raw_entries = _raw_entries(bundle)
+    if kind == "transaction":
+        entries = _parse_all(raw_entries, base_url)
+        with store.transaction() as writer:
+            _execute(writer, entries, base_url)
+        responses = [_response_entry(e) for e in entries]
+    else:
+        responses = [_batch_entry(store, i, raw, base_url) for i, raw in enumerate(raw_entries)]
+    return {"resourceType": "Bundle", "type": f"{kind}-response", "entry": responses}
