@@ -104,9 +104,11 @@ def _fetch_examples(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def r4_examples(request: pytest.FixtureRequest) -> Path:
+def r4_examples(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The unpacked examples package: Observation-bmd.json, StructureDefinition-Patient.json, ..."""
-    folder = request.config.cache.mkdir("hl7.fhir.r4.examples-4.0.1")
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    name = "hl7.fhir.r4.examples-4.0.1"
+    folder = cache.mkdir(name) if cache is not None else tmp_path_factory.mktemp(name)
     complete = folder / "complete"
     if complete.exists() and complete.read_text() == "\n".join(WANTED):
         return folder / "package"

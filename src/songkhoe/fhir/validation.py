@@ -2,7 +2,10 @@
 
 `validate(resource)` returns None for a valid resource and otherwise raises `FhirError(400, issues)`
 with one issue per fault, each naming the FHIRPath of the failing element (`Patient.birthDate`,
-`Patient.name[0].given`, `Observation.value`).
+`Patient.name[0].given`, `Observation.value`). Issue codes: `structure` (unknown element, wrong JSON
+shape, null, empty), `required` (a missing element), `value` (a malformed primitive), `invalid` (an
+unknown resourceType) and `not-supported` (an R4 resource type R4B lacks, see below).
+`validated_types()` is the set of resource types it checks.
 
 Two passes:
 
@@ -26,7 +29,13 @@ types they use, R4B and R4 have the same elements with the same cardinalities an
 against the R4 StructureDefinitions in hl7.fhir.r4.examples 4.0.1), except `Extension.value[x]`:
 
 - R4 allows `valueMeta`, R4B does not: here it is accepted (checked as a Meta) as R4 says;
-- R4B adds `valueCodeableReference` and `valueRatioRange`: here they are unknown elements, as in R4.
+- R4B adds `valueCodeableReference` and `valueRatioRange`: here they are unknown elements, as in R4;
+- and, a gap of `fhir.resources` rather than of R4B, its Extension model lacks the `_valueString`
+  (...) siblings that carry the id and extensions of a primitive value: accepted here, as R4 does.
+
+tests/fhir/test_validation.py checks this claim against the R4 StructureDefinitions.
+Cost (one CPU core): about 0.2 ms for a blood-pressure Observation and 0.3 ms on average for the
+64 R4 example Observations; the pydantic model takes 70-85% of it.
 
 Resource types differ too: those R4B added (Citation, SubscriptionTopic, ...) are unknown here, and
 those R4B removed (MedicinalProduct*, Substance{NucleicAcid,Polymer,...}, *EvidenceSynthesis) are
@@ -97,7 +106,6 @@ VALIDATED_TYPES = frozenset(  # the concrete R4 resource types that R4B has too
 _JSON_KIND = {  # FHIR primitive type -> the JSON type that carries it
     "boolean": "boolean",
     "integer": "integer",
-    "integer64": "integer",
     "unsignedInt": "integer",
     "positiveInt": "integer",
     "decimal": "decimal",
@@ -311,7 +319,9 @@ class _Walk:
 
     def item(self, value: typing.Any, element: _Element, path: _Path) -> None:
         kind = element.kind
-        if kind == "string":
+        if value is None:
+            self.fail("structure", path, "null is not allowed; leave the element out")
+        elif kind == "string":
             if not isinstance(value, str):
                 self.fail("value", path, "a JSON string is expected")
             elif not value.strip():
@@ -321,8 +331,6 @@ class _Walk:
                 self.object(value, element.model, path)  # type: ignore[arg-type]
             else:
                 self.fail("structure", path, "a JSON object is expected")
-        elif value is None:
-            self.fail("structure", path, "null is not allowed; leave the element out")
         elif kind == "resource":
             self.resource(value, path)
         elif kind == "boolean":
