@@ -136,6 +136,7 @@ def build_router(store: ResourceStore) -> APIRouter:
         return fhir_response(capability_statement(_base(request)))
 
     @router.post("")
+    @router.post("/", include_in_schema=False)
     async def transaction(request: Request) -> Response:
         bundle = await _body(request)
         if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
