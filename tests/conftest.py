@@ -8,7 +8,9 @@ import os
 import uuid
 from collections.abc import Iterator
 
-import pytest
+os.environ.setdefault("SONGKHOE_ARGON2_MEMORY_KIB", "1024")  # fast hashes; production: 64 MiB
+
+import pytest  # noqa: E402
 from sqlalchemy import Engine, create_engine, text
 
 from songkhoe.db.engine import make_engine
@@ -65,3 +67,21 @@ def store(migrated_engine: Engine) -> ResourceStore:
         for table in reversed(metadata.sorted_tables):
             conn.execute(table.delete())
     return ResourceStore(migrated_engine)
+
+
+@pytest.fixture
+def system_token(store: ResourceStore) -> str:
+    """A bearer token of an API client that may read and write everything."""
+    from datetime import timedelta
+
+    from songkhoe.auth.service import create_client, issue_token
+
+    create_client(store.engine, client_id="test-system", scopes="system/*.*", with_secret=False)
+    return issue_token(
+        store.engine, scopes="system/*.*", expires_in=timedelta(hours=1), client_id="test-system"
+    )
+
+
+@pytest.fixture
+def auth_headers(system_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {system_token}"}

@@ -10,6 +10,8 @@ from datetime import date
 import click
 import orjson
 
+from songkhoe.auth.commands import clients, token, users
+from songkhoe.auth.service import AuthError
 from songkhoe.config import get_settings
 from songkhoe.db.engine import DatabaseUnavailable, check_connection, make_engine
 from songkhoe.db.migrate import upgrade
@@ -20,7 +22,14 @@ from songkhoe.fhir.store import ResourceStore, StoreError
 from songkhoe.places import service as places_service
 from songkhoe.places.catalog import UnknownPlace
 
-USER_ERRORS = (DatabaseUnavailable, UnknownPlace, StoreError, InvalidSearch, UnknownSearchParameter)
+USER_ERRORS = (
+    AuthError,
+    DatabaseUnavailable,
+    UnknownPlace,
+    StoreError,
+    InvalidSearch,
+    UnknownSearchParameter,
+)
 USAGE_EXIT = 2
 
 
@@ -163,7 +172,8 @@ def demo(ctx: click.Context, province_code: str, people: int, seed: int) -> None
     ctx.invoke(serve)
 
 
-cli.add_command(fhir)
+for command in (fhir, users, clients, token):
+    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:

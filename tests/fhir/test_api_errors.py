@@ -26,8 +26,9 @@ SAMPLE_VALUES = {  # a well-formed value for a search parameter of each type
 
 
 @pytest.fixture
-def http(fhir_base: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=fhir_base, headers={"Content-Type": FHIR_JSON}) as client:
+def http(fhir_base: str, auth_headers: dict[str, str]) -> Iterator[httpx.Client]:
+    headers = {"Content-Type": FHIR_JSON, **auth_headers}
+    with httpx.Client(base_url=fhir_base, headers=headers) as client:
         yield client
 
 
@@ -97,8 +98,10 @@ def test_malformed_search_value_is_400(http: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", None])
-def test_wrong_content_type_is_415(fhir_base: str, content_type: str | None) -> None:
-    headers = {"Content-Type": content_type} if content_type else {}
+def test_wrong_content_type_is_415(
+    fhir_base: str, auth_headers: dict[str, str], content_type: str | None
+) -> None:
+    headers = {**auth_headers, **({"Content-Type": content_type} if content_type else {})}
     content = b'{"resourceType": "Patient"}'
     _outcome(httpx.post(f"{fhir_base}/Patient", content=content, headers=headers), 415)
 

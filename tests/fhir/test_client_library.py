@@ -10,8 +10,8 @@ CCCD = "http://songkhoe.vn/fhir/sid/cccd"
 
 
 @pytest.fixture
-def client(fhir_base: str) -> SyncFHIRClient:
-    return SyncFHIRClient(fhir_base)
+def client(fhir_base: str, system_token: str) -> SyncFHIRClient:
+    return SyncFHIRClient(fhir_base, authorization=f"Bearer {system_token}")
 
 
 @pytest.fixture
@@ -85,7 +85,11 @@ def test_sort_include_revinclude_and_summary_count(
     types = sorted(e["resource"]["resourceType"] for e in bundle["entry"])
     assert types == ["Observation"] * 3 + ["Patient"]
 
-    summary = httpx.get(f"{fhir_base}/Observation", params={"_summary": "count"})
+    summary = httpx.get(
+        f"{fhir_base}/Observation",
+        params={"_summary": "count"},
+        headers={"Authorization": client.authorization},
+    )
     assert summary.status_code == 200
     assert summary.json()["total"] == 3 and not summary.json().get("entry")
 
@@ -96,7 +100,7 @@ def test_update_with_version_check(client: SyncFHIRClient, patient, fhir_base: s
     assert patient["meta"]["versionId"] == "2"
     url = f"{fhir_base}/Patient/{patient.id}"
     body = {**patient.serialize(), "birthDate": "1991-01-01"}
-    headers = {"Content-Type": FHIR_JSON}
+    headers = {"Content-Type": FHIR_JSON, **{"Authorization": client.authorization}}
     stale = httpx.put(url, json=body, headers={**headers, "If-Match": 'W/"1"'})
     assert stale.status_code == 412
     assert stale.json()["resourceType"] == "OperationOutcome"
@@ -110,5 +114,8 @@ def test_delete_then_read_is_gone(client: SyncFHIRClient, patient, fhir_base: st
     patient.delete()
     with pytest.raises(ResourceNotFound):
         client.reference("Patient", patient.id).to_resource()
-    assert httpx.get(f"{fhir_base}/Patient/{patient.id}").status_code == 410
+    gone = httpx.get(
+        f"{fhir_base}/Patient/{patient.id}", headers={"Authorization": client.authorization}
+    )
+    assert gone.status_code == 410
     assert client.resources("Patient").search(_id=patient.id).fetch() == []

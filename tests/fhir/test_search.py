@@ -4,6 +4,7 @@ import pytest
 
 from songkhoe.fhir.search import (
     Criterion,
+    SearchRequest,
     InvalidSearch,
     compartment,
     count,
@@ -135,9 +136,7 @@ def test_derived_parameters_search_through_their_sources(store):
     store.create_many([bp, external])
     assert ids(store, "Observation", ("patient", "an")) == []
     assert ids(store, "Observation", ("subject", "an")) == ["bp"]
-    assert ids(store, "Observation", ("patient", "http://other.example/fhir/Patient/an")) == [
-        "ext"
-    ]
+    assert ids(store, "Observation", ("patient", "http://other.example/fhir/Patient/an")) == ["ext"]
     assert ids(store, "Observation", ("combo-code", f"{LOINC}|8480-6")) == ["bp", "ext"]
     assert ids(store, "Observation", ("code", f"{LOINC}|8480-6")) == ["ext"]
     assert ids(store, "Observation", ("component-code", "8480-6")) == ["bp"]
@@ -240,7 +239,7 @@ def test_count_include_and_revinclude(filled):
 
 def test_compartment_holds_everything_that_points_at_the_patient(filled):
     with filled.engine.connect() as conn:
-        assert [r["id"] for r in compartment(conn, "an")] == ["g1", "g2"]
+        assert [r["id"] for r in compartment(conn, "an", SearchRequest())] == ["g1", "g2"]
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,8 @@ optimistic locking), delete, history (instance and type), search (GET and POST _
 transaction and batch, Patient/$everything, and the Bulk Data $export flow.
 """
 
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
@@ -14,6 +16,11 @@ import orjson
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import FileResponse
 
+from songkhoe.auth.api import bearer_principal
+from songkhoe.auth.audit import RequestContext, audit_event, record
+from songkhoe.auth.guard import AccessGuard, not_found
+from songkhoe.auth.models import Principal
+from songkhoe.auth.policy import Access, patients_referenced
 from songkhoe.config import get_settings
 from songkhoe.fhir import bulk
 from songkhoe.fhir import search as fhir_search
@@ -127,9 +134,64 @@ def _history_bundle(base: str, entries: list[HistoryEntry]) -> dict:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated caller of one request, their access rights and the request's origin."""
+
+    principal: Principal
+    access: Access
+    context: RequestContext
+
+    def guard(self, interaction: str) -> AccessGuard:
+        return AccessGuard(self.access, self.context, interaction)
+
+
+PURPOSE = re.compile(r"[A-Z]{3,12}")  # a v3-ActReason code, e.g. TREAT, ETREAT, PUBHLTH
+
+
+def _caller(store: ResourceStore, request: Request) -> Caller:
+    principal = bearer_principal(store, request)
+    purpose = request.headers.get("x-purpose-of-use")
+    if purpose is not None and not PURPOSE.fullmatch(purpose):
+        raise FhirError.single(400, "invalid", "X-Purpose-Of-Use must be a v3-ActReason code")
+    address = request.client.host if request.client else None
+    return Caller(principal, Access(principal), RequestContext(address, purpose))
+
+
 def build_router(store: ResourceStore) -> APIRouter:
     router = APIRouter(prefix="/fhir", tags=["FHIR R4"])
     export_dir = get_settings().export_dir
+
+    def audit(
+        caller: Caller,
+        interaction: str,
+        references: list[str],
+        *,
+        outcome: str = "success",
+        query: str | None = None,
+    ) -> None:
+        record(
+            store,
+            audit_event(
+                principal=caller.principal,
+                context=caller.context,
+                interaction=interaction,
+                outcome=outcome,
+                references=list(dict.fromkeys(references)),
+                query=query,
+            ),
+        )
+
+    def readable(caller: Caller, interaction: str, content: dict) -> dict:
+        """The resource if the caller may see it (audited either way); 404 if not."""
+        ref = f"{content['resourceType']}/{content['id']}"
+        people = sorted(f"Patient/{p}" for p in patients_referenced(content))
+        with store.engine.connect() as conn:
+            visible = caller.access.can_see(conn, content)
+        audit(caller, interaction, [ref, *people], outcome="success" if visible else "refused")
+        if not visible:
+            raise not_found(content["resourceType"], content["id"])
+        return content
 
     @router.get("/metadata")
     def metadata(request: Request) -> Response:
@@ -138,10 +200,23 @@ def build_router(store: ResourceStore) -> APIRouter:
     @router.post("")
     @router.post("/", include_in_schema=False)
     async def transaction(request: Request) -> Response:
+        caller = _caller(store, request)
         bundle = await _body(request)
         if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
             raise FhirError.single(400, "invalid", "POST /fhir takes a Bundle", "resourceType")
-        return fhir_response(process_bundle(store, bundle, base_url=_base(request)))
+        return fhir_response(
+            process_bundle(store, bundle, base_url=_base(request), guard=caller.guard)
+        )
+
+    def exporter(request: Request) -> Caller:
+        """Export of identifiable data needs an administrator, or a system client with read
+        access to everything (registered by an administrator)."""
+        caller = _caller(store, request)
+        p = caller.principal
+        if not (p.is_admin or (p.kind == "client" and caller.access.unrestricted)):
+            raise FhirError.single(403, "forbidden", "bulk export needs an administrator")
+        caller.access.require("Patient", "read")
+        return caller
 
     @router.get("/$export")
     def export_kick_off(
@@ -151,6 +226,7 @@ def build_router(store: ResourceStore) -> APIRouter:
         _outputFormat: str = "application/fhir+ndjson",  # noqa: N803 (the spec's name)
     ) -> Response:
         """Bulk Data kick-off (bulkdata/STU1.0.1/export.html#bulk-data-kick-off-request)."""
+        caller = exporter(request)
         if request.headers.get("prefer") != "respond-async":
             raise FhirError.single(400, "invalid", "$export needs the header Prefer: respond-async")
         if _outputFormat not in NDJSON_FORMATS:
@@ -162,11 +238,13 @@ def build_router(store: ResourceStore) -> APIRouter:
             since=_since,
             request_url=str(request.url),
         )
+        audit(caller, "operation", [], query=str(request.url.query) or "$export")
         location = f"{_base(request)}/$export-status/{job_id}"
         return Response(status_code=202, headers={"Content-Location": location})
 
     @router.get("/$export-status/{job_id}")
     def export_status(request: Request, job_id: str) -> Response:
+        exporter(request)
         status = bulk.export_status(
             export_dir, job_id, files_base_url=f"{_base(request)}/$export-files"
         )
@@ -177,20 +255,25 @@ def build_router(store: ResourceStore) -> APIRouter:
         return Response(orjson.dumps(status.manifest), 200, media_type="application/json")
 
     @router.delete("/$export-status/{job_id}")
-    def export_delete(job_id: str) -> Response:
+    def export_delete(request: Request, job_id: str) -> Response:
+        exporter(request)
         bulk.delete_export(export_dir, job_id)
         return Response(status_code=202)
 
     @router.get("/$export-files/{job_id}/{name}")
-    def export_file(job_id: str, name: str) -> Response:
+    def export_file(request: Request, job_id: str, name: str) -> Response:
+        exporter(request)
         path = bulk.export_file_path(export_dir, job_id, name)
         return FileResponse(path, media_type="application/fhir+ndjson")
 
     @router.get("/Patient/{patient_id}/$everything")
     def everything(request: Request, patient_id: str) -> Response:
-        patient = store.read("Patient", patient_id)
+        caller = _caller(store, request)
+        caller.access.require("Patient", "read")
+        patient = readable(caller, "operation", store.read("Patient", patient_id))
+        query = SearchRequest(restrict=caller.access.restriction)
         with store.engine.connect() as conn:
-            others = fhir_search.compartment(conn, patient_id)
+            others = fhir_search.compartment(conn, patient_id, query)
         base = _base(request)
         entries = [_entry(base, patient, "match")] + [_entry(base, r, "include") for r in others]
         return fhir_response(
@@ -198,16 +281,22 @@ def build_router(store: ResourceStore) -> APIRouter:
         )
 
     def run_search(request: Request, resource_type: str, items: list[tuple[str, str]]) -> Response:
+        caller = _caller(store, request)
         _checked_type(resource_type)
+        caller.access.require(resource_type, "read")
         query: SearchRequest = parse_query(resource_type, items)
+        query.restrict = caller.access.restriction
         base = _base(request)
         with store.engine.connect() as conn:
             total = fhir_search.count(conn, resource_type, query)
             bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": total}
-            if query.summary_count:
-                return fhir_response(bundle)
-            matches = fhir_search.page(conn, resource_type, query)
+            matches = [] if query.summary_count else fhir_search.page(conn, resource_type, query)
             extra = fhir_search.included(conn, resource_type, [i for i, _ in matches], query)
+        found = [r for _, r in matches] + extra
+        people = sorted({f"Patient/{p}" for r in found for p in patients_referenced(r)})
+        audit(caller, "search-type", people, query=f"{resource_type}?{urlencode(items)}")
+        if query.summary_count:
+            return fhir_response(bundle)
         links = [{"relation": "self", "url": _page_link(request, items, query.offset)}]
         if query.offset + query.count < total:
             next_offset = query.offset + query.count
@@ -234,39 +323,58 @@ def build_router(store: ResourceStore) -> APIRouter:
     def type_history(
         request: Request, resource_type: str, _since: str | None = None, _count: int = 100
     ) -> Response:
+        caller = _caller(store, request)
         _checked_type(resource_type)
+        caller.access.require(resource_type, "read")
+        if not caller.access.unrestricted:
+            raise FhirError.single(
+                403, "forbidden", "the history of a whole type is for callers who see everyone"
+            )
         try:
             since = date_range(_since)[0] if _since else None
         except ValueError as exc:
             raise FhirError.single(400, "invalid", f"_since: {exc}") from None
         entries = store.history(resource_type, since=since, limit=min(_count, 1000))
+        people = sorted(
+            {f"Patient/{p}" for e in entries if e.resource for p in patients_referenced(e.resource)}
+        )
+        audit(caller, "history-type", people, query=f"{resource_type}/_history")
         return fhir_response(_history_bundle(_base(request), entries))
 
     @router.post("/{resource_type}")
     async def create(request: Request, resource_type: str) -> Response:
+        caller = _caller(store, request)
         _checked_type(resource_type)
+        caller.access.require(resource_type, "write")
         res = _resource_body(await _body(request), resource_type)
         condition = request.headers.get("if-none-exist")
         base = _base(request)
         if condition:
             query = parse_query(resource_type, parse_qsl(condition.removeprefix("?")))
+            query.restrict, query.count = caller.access.restriction, 2
             with store.engine.connect() as conn:
-                found = fhir_search.search(conn, resource_type, query.criteria, count=2)
+                found = [r for _, r in fhir_search.page(conn, resource_type, query)]
             if len(found) > 1:
                 raise FhirError.single(412, "duplicate", f"If-None-Exist matches {len(found)}+")
             if found:
-                return fhir_response(found[0], 200, _version_headers(found[0], base))
-        created = store.create({k: v for k, v in res.items() if k != "id"})
+                existing = readable(caller, "read", found[0])
+                return fhir_response(existing, 200, _version_headers(existing, base))
+        body = {k: v for k, v in res.items() if k != "id"}
+        created = store.create(body, guard=caller.guard("create"))
         return fhir_response(created, 201, _version_headers(created, base))
 
     @router.get("/{resource_type}/{resource_id}")
-    def read(resource_type: str, resource_id: str) -> Response:
-        res = store.read(_checked_type(resource_type), resource_id)
+    def read(request: Request, resource_type: str, resource_id: str) -> Response:
+        caller = _caller(store, request)
+        caller.access.require(_checked_type(resource_type), "read")
+        res = readable(caller, "read", store.read(resource_type, resource_id))
         return fhir_response(res, headers=_version_headers(res))
 
     @router.put("/{resource_type}/{resource_id}")
     async def update(request: Request, resource_type: str, resource_id: str) -> Response:
+        caller = _caller(store, request)
         _checked_type(resource_type)
+        caller.access.require(resource_type, "write")
         res = _resource_body(await _body(request), resource_type)
         if res.get("id") != resource_id:
             raise FhirError.single(
@@ -274,32 +382,41 @@ def build_router(store: ResourceStore) -> APIRouter:
             )
         version = _if_match(request)
         try:
-            stored = store.update(res, if_match=version)
+            stored = store.update(res, if_match=version, guard=caller.guard("update"))
         except Exception as exc:
             error = from_exception(exc)
             if version is not None and error.status == 409:
-                error.status = (
-                    412  # a failed If-Match is Precondition Failed (http.html#concurrency)
-                )
+                error.status = 412  # a failed If-Match is Precondition Failed (http.html)
             raise error from None
         status = 201 if stored["meta"]["versionId"] == "1" else 200
         return fhir_response(stored, status, _version_headers(stored, _base(request)))
 
     @router.delete("/{resource_type}/{resource_id}")
-    def delete(resource_type: str, resource_id: str) -> Response:
-        store.delete(_checked_type(resource_type), resource_id)
+    def delete(request: Request, resource_type: str, resource_id: str) -> Response:
+        caller = _caller(store, request)
+        caller.access.require(_checked_type(resource_type), "write")
+        store.delete(resource_type, resource_id, guard=caller.guard("delete"))
         return Response(status_code=204)
 
     @router.get("/{resource_type}/{resource_id}/_history")
     def instance_history(request: Request, resource_type: str, resource_id: str) -> Response:
-        entries = store.history(_checked_type(resource_type), resource_id)
+        caller = _caller(store, request)
+        caller.access.require(_checked_type(resource_type), "read")
+        entries = store.history(resource_type, resource_id)
+        latest = next((e.resource for e in entries if e.resource is not None), None)
+        if latest is not None:
+            readable(caller, "history-instance", latest)
+        elif not caller.access.unrestricted:
+            raise not_found(resource_type, resource_id)
         return fhir_response(_history_bundle(_base(request), entries))
 
     @router.get("/{resource_type}/{resource_id}/_history/{version}")
-    def vread(resource_type: str, resource_id: str, version: str) -> Response:
+    def vread(request: Request, resource_type: str, resource_id: str, version: str) -> Response:
+        caller = _caller(store, request)
+        caller.access.require(_checked_type(resource_type), "read")
         if not version.isdigit():
             raise FhirError.single(404, "not-found", f"no version {version!r}")
-        res = store.vread(_checked_type(resource_type), resource_id, int(version))
+        res = readable(caller, "vread", store.vread(resource_type, resource_id, int(version)))
         return fhir_response(res, headers=_version_headers(res))
 
     return router

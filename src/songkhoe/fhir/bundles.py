@@ -34,6 +34,7 @@ from songkhoe.fhir.store import (
     ResourceStore,
     StoreError,
     VersionConflict,
+    WriteGuard,
     Writer,
 )
 from songkhoe.fhir.validation import validate
@@ -61,6 +62,8 @@ class _Entry:
     target_id: str | None = None  # the id the entry resolved to
     response: dict = field(default_factory=dict)
 
+
+GuardFactory = Callable[[str], WriteGuard | None]
 
 def _invalid(message: str, expression: str, code: str = "invalid") -> FhirError:
     return FhirError.single(400, code, message, expression)
@@ -373,9 +376,9 @@ class _References:
         return match.group(0) if target == reference else b'"reference":"%s"' % target.encode()
 
 
-def _read(conn: Connection, entry: _Entry, base_url: str) -> None:
-    """GET Type/id, seeing this transaction's writes."""
-    row = conn.execute(
+def _read(writer: Writer, entry: _Entry, base_url: str) -> None:
+    """GET Type/id, seeing this transaction's writes; the writer's guard checks the read."""
+    row = writer.conn.execute(
         select(resource_table.c.deleted, resource_table.c.content).where(
             resource_table.c.res_type == entry.resource_type,
             resource_table.c.res_id == entry.resource_id,
@@ -387,6 +390,8 @@ def _read(conn: Connection, entry: _Entry, base_url: str) -> None:
         raise ResourceNotFound(f"{name} does not exist")
     if row.deleted:
         raise ResourceGone(f"{name} was deleted")
+    if writer.guard is not None:
+        writer.guard.check(writer.conn, "read", entry.resource_type, entry.resource_id, row.content)
     response = _version_response(row.content, HTTPStatus.OK)
     del response["location"]
     entry.response = response
@@ -444,7 +449,7 @@ def _execute(writer: Writer, entries: Sequence[_Entry], base_url: str) -> None:
             _put(writer, entry)
     for entry in by_method["GET"]:
         with _at(entry.index):
-            _read(writer.conn, entry, base_url)
+            _read(writer, entry, base_url)
 
 
 def _response_entry(entry: _Entry) -> dict:
@@ -463,24 +468,33 @@ def _failed_entry(error: FhirError) -> dict:
     }
 
 
-def _batch_entry(store: ResourceStore, index: int, raw: Any, base_url: str) -> dict:
+def _batch_entry(
+    store: ResourceStore, index: int, raw: Any, base_url: str, guard: GuardFactory
+) -> dict:
     """One batch entry in a transaction of its own; a failure becomes its response."""
     try:
         with _at(index):
             entry = _parse_entry(index, raw, base_url)
-        with store.transaction() as writer:
+        with store.transaction(guard("batch")) as writer:
             _execute(writer, [entry], base_url)
     except FhirError as exc:
         return _failed_entry(exc)
     return _response_entry(entry)
 
 
-def process_bundle(store: ResourceStore, bundle: dict, *, base_url: str) -> dict:
+def _unguarded(_interaction: str) -> None:
+    return None
+
+
+def process_bundle(
+    store: ResourceStore, bundle: dict, *, base_url: str, guard: GuardFactory = _unguarded
+) -> dict:
     """Process a transaction or batch Bundle and return the transaction-response or
     batch-response Bundle; a failing transaction raises FhirError and writes nothing.
 
     `base_url` is the server's FHIR base (`https://host/fhir`): request urls under it are taken
-    as relative, and GET entries answer with fullUrls under it.
+    as relative, and GET entries answer with fullUrls under it. `guard(interaction)` makes the
+    WriteGuard of each store transaction (access control and audit), if any.
     """
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise _invalid("the body must be a Bundle", "Bundle")
@@ -490,9 +504,11 @@ def process_bundle(store: ResourceStore, bundle: dict, *, base_url: str) -> dict
     raw_entries = _raw_entries(bundle)
     if kind == "transaction":
         entries = _parse_all(raw_entries, base_url)
-        with store.transaction() as writer:
+        with store.transaction(guard("transaction")) as writer:
             _execute(writer, entries, base_url)
         responses = [_response_entry(e) for e in entries]
     else:
-        responses = [_batch_entry(store, i, raw, base_url) for i, raw in enumerate(raw_entries)]
+        responses = [
+            _batch_entry(store, i, raw, base_url, guard) for i, raw in enumerate(raw_entries)
+        ]
     return {"resourceType": "Bundle", "type": f"{kind}-response", "entry": responses}

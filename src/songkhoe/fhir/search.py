@@ -11,7 +11,7 @@ Results: `_sort`, `_count`/`_offset` paging, `_include`/`_revinclude`, `_summary
 """
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -75,6 +75,12 @@ class SearchRequest:
     include: list[Include] = field(default_factory=list)
     revinclude: list[Include] = field(default_factory=list)
     summary_count: bool = False
+    # what the caller may see: (resource type, rows) -> SQL condition, None for everything
+    restrict: Callable[[str, Any], Any] | None = None
+
+    def visible(self, resource_type: str, rows: Any) -> list[Any]:
+        condition = None if self.restrict is None else self.restrict(resource_type, rows)
+        return [] if condition is None else [condition]
 
 
 def _int_control(name: str, value: str, maximum: int) -> int:
@@ -279,18 +285,19 @@ def _index_rows(resource_type: str, param: SearchParam) -> tuple[Any, list[Any]]
     return table, conditions
 
 
-def _live_ids(resource_type: str, criteria: Sequence[Criterion]) -> Select:
-    """SELECT res_id of the live resources of a type that meet every criterion."""
+def _live_ids(resource_type: str, criteria: Sequence[Criterion], request: SearchRequest) -> Select:
+    """SELECT res_id of the live, visible resources of a type that meet every criterion."""
     live = resource.alias()
     return select(live.c.res_id).where(
         live.c.res_type == resource_type,
         live.c.is_current,
         not_(live.c.deleted),
-        *[_condition(resource_type, c, live) for c in criteria],
+        *request.visible(resource_type, live),
+        *[_condition(resource_type, c, live, request) for c in criteria],
     )
 
 
-def _condition(resource_type: str, criterion: Criterion, rows: Any) -> Any:
+def _condition(resource_type: str, criterion: Criterion, rows: Any, request: SearchRequest) -> Any:
     """The condition one criterion puts on `rows` (the resource table or an alias of it)."""
     ids, values = rows.c.res_id, criterion.value.split(",")
     if criterion.name == "_id":
@@ -307,14 +314,14 @@ def _condition(resource_type: str, criterion: Criterion, rows: Any) -> Any:
         inner = Criterion(name, criterion.value, modifier or None)
         conditions += [
             table.c.target_type == target_type,
-            table.c.target_id.in_(_live_ids(target_type, [inner])),
+            table.c.target_id.in_(_live_ids(target_type, [inner], request)),
         ]
     elif criterion.modifier == "missing":
         present = ids.in_(select(table.c.res_id).where(*conditions))
         return not_(present) if criterion.value == "true" else present
     elif criterion.modifier == "not":
         plain = Criterion(criterion.name, criterion.value)
-        return not_(_condition(resource_type, plain, rows))
+        return not_(_condition(resource_type, plain, rows, request))
     else:
         conditions.append(
             or_(*[_value_condition(param, criterion.modifier, table, v) for v in values])
@@ -353,7 +360,8 @@ def search_query(resource_type: str, request: SearchRequest) -> Select:
             resource.c.res_type == resource_type,
             resource.c.is_current,
             not_(resource.c.deleted),
-            *[_condition(resource_type, c, resource) for c in request.criteria],
+            *request.visible(resource_type, resource),
+            *[_condition(resource_type, c, resource, request) for c in request.criteria],
         )
         .order_by(*order)
     )
@@ -383,8 +391,8 @@ def page(conn: Connection, resource_type: str, request: SearchRequest) -> list[t
     return [(row.res_id, row.content) for row in conn.execute(query)]
 
 
-def _fetch(conn: Connection, keys: set[tuple[str, str]]) -> list[dict]:
-    """The live resources named by (type, id) keys, in a stable order."""
+def _fetch(conn: Connection, keys: set[tuple[str, str]], request: SearchRequest) -> list[dict]:
+    """The live, visible resources named by (type, id) keys, in a stable order."""
     found = []
     by_type: dict[str, list[str]] = {}
     for res_type, res_id in sorted(keys):
@@ -397,6 +405,7 @@ def _fetch(conn: Connection, keys: set[tuple[str, str]]) -> list[dict]:
                 resource.c.res_id.in_(ids),
                 resource.c.is_current,
                 not_(resource.c.deleted),
+                *request.visible(res_type, resource),
             )
             .order_by(resource.c.res_id)
         ).scalars()
@@ -431,15 +440,16 @@ def included(
         )
         keys.update((inc.source_type, i) for (i,) in rows)
     keys -= {(resource_type, i) for i in ids}
-    return _fetch(conn, keys)
+    return _fetch(conn, keys, request)
 
 
-def compartment(conn: Connection, patient_id: str) -> list[dict]:
-    """The resources that reference the patient through any reference parameter: the Patient
-    compartment (http://hl7.org/fhir/R4/compartmentdefinition-patient.html) as indexed here."""
+def compartment(conn: Connection, patient_id: str, request: SearchRequest) -> list[dict]:
+    """The visible resources that reference the patient through any reference parameter: the
+    Patient compartment (http://hl7.org/fhir/R4/compartmentdefinition-patient.html) as
+    indexed here."""
     rows = conn.execute(
         select(idx_reference.c.res_type, idx_reference.c.res_id)
         .where(idx_reference.c.target_type == "Patient", idx_reference.c.target_id == patient_id)
         .distinct()
     )
-    return _fetch(conn, {(t, i) for t, i in rows} - {("Patient", patient_id)})
+    return _fetch(conn, {(t, i) for t, i in rows} - {("Patient", patient_id)}, request)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import (
@@ -133,19 +133,40 @@ def insert_rows(conn: Connection, rows: dict[str, list[tuple]]) -> None:
             conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", batch)
 
 
+class WriteGuard(Protocol):
+    """Checks each write of a transaction before it happens (access control) and adds its own
+    resources (the audit trail) before the commit."""
+
+    def check(
+        self,
+        conn: Connection,
+        action: str,
+        resource_type: str,
+        resource_id: str,
+        content: dict | None,
+    ) -> None: ...
+
+    def finish(self, writer: "Writer") -> None: ...
+
+
 class Writer:
     """Writes inside one open transaction; obtained from `ResourceStore.transaction()`."""
 
-    def __init__(self, conn: Connection, timestamp: str) -> None:
+    def __init__(self, conn: Connection, timestamp: str, guard: WriteGuard | None = None) -> None:
         self.conn = conn
         self.timestamp = timestamp
+        self.guard = guard
 
-    def create_many(self, resources: Iterable[dict]) -> list[dict]:
-        """Insert new resources as version 1, keeping a given id or assigning a UUID."""
+    def create_many(self, resources: Iterable[dict], *, check: bool = True) -> list[dict]:
+        """Insert new resources as version 1, keeping a given id or assigning a UUID;
+        `check=False` skips the guard (for the guard's own audit resources)."""
         stored = []
         for res in resources:
             resource_type, resource_id = _check_identity(res)
             stored.append(stamped(res, resource_id or str(uuid.uuid4()), 1, self.timestamp))
+        if self.guard is not None and check:
+            for res in stored:
+                self.guard.check(self.conn, "create", res["resourceType"], res["id"], res)
         self._insert_versions(stored, version=1)
         return stored
 
@@ -158,6 +179,8 @@ class Writer:
         resource_type, resource_id = _check_identity(res)
         if resource_id is None:
             raise InvalidResource(f"{resource_type}.id is required for an update")
+        if self.guard is not None:
+            self.guard.check(self.conn, "update", resource_type, resource_id, res)
         current = self._current(resource_type, resource_id)
         live_version = current.version if current is not None and not current.deleted else None
         if if_match is not None and if_match != live_version:
@@ -173,6 +196,8 @@ class Writer:
 
     def delete(self, resource_type: str, resource_id: str) -> int:
         """Write a deleted version and drop the index rows; returns the new version number."""
+        if self.guard is not None:
+            self.guard.check(self.conn, "delete", resource_type, resource_id, None)
         current = self._current(resource_type, resource_id)
         if current is None:
             raise ResourceNotFound(f"{resource_type}/{resource_id} does not exist")
@@ -259,27 +284,35 @@ class ResourceStore:
             event.listen(engine, "begin", _sqlite_begin)
 
     @contextmanager
-    def transaction(self) -> Iterator[Writer]:
-        """One all-or-nothing transaction: an exception inside the block writes nothing."""
+    def transaction(self, guard: WriteGuard | None = None) -> Iterator[Writer]:
+        """One all-or-nothing transaction: an exception inside the block writes nothing. A
+        guard checks every write and adds its own resources before the commit."""
         with self.engine.connect() as conn:
             conn.execution_options(songkhoe_write=True)
             with conn.begin():
-                yield Writer(conn, utc_now())
+                writer = Writer(conn, utc_now(), guard)
+                yield writer
+                if guard is not None:
+                    guard.finish(writer)
 
-    def create(self, res: dict) -> dict:
-        with self.transaction() as writer:
+    def create(self, res: dict, *, guard: WriteGuard | None = None) -> dict:
+        with self.transaction(guard) as writer:
             return writer.create(res)
 
     def create_many(self, resources: Iterable[dict]) -> list[dict]:
         with self.transaction() as writer:
             return writer.create_many(resources)
 
-    def update(self, res: dict, *, if_match: int | None = None) -> dict:
-        with self.transaction() as writer:
+    def update(
+        self, res: dict, *, if_match: int | None = None, guard: WriteGuard | None = None
+    ) -> dict:
+        with self.transaction(guard) as writer:
             return writer.update(res, if_match=if_match)
 
-    def delete(self, resource_type: str, resource_id: str) -> int:
-        with self.transaction() as writer:
+    def delete(
+        self, resource_type: str, resource_id: str, *, guard: WriteGuard | None = None
+    ) -> int:
+        with self.transaction(guard) as writer:
             return writer.delete(resource_type, resource_id)
 
     def read(self, resource_type: str, resource_id: str) -> dict:

@@ -5,6 +5,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from songkhoe import __version__
+from songkhoe.auth import api as auth_api
 from songkhoe.fhir import api as fhir_api
 from songkhoe.fhir.store import ResourceStore
 
@@ -26,5 +27,6 @@ def create_app(*, store: ResourceStore) -> FastAPI:
             {"status": "ok", "database": store.engine.dialect.name, "version": __version__}
         )
 
+    app.include_router(auth_api.build_router(store))
     fhir_api.install(app, store)
     return app

@@ -1,0 +1,204 @@
+"""Who may see and change whose records: role × place, sharing grants, and SMART scopes.
+
+- An administrator, and a caller whose place is the whole country, sees everyone.
+- Commune health workers, doctors and radiologists see the people managed by the commune health
+  stations of their place (a commune; a province; a facility counts as its commune for a commune
+  station and as its province otherwise), plus the people shared with them by a grant.
+- A specialist sees only the people shared with them (a consultation or referral assigned to
+  them, `service.grant_access`, with its recorded reason).
+- District and provincial managers see aggregates and places, not people, unless granted
+  person-level access (`can_see_names`).
+- A token with patient/ scopes sees one person only.
+A resource is "about" the people it references (any reference parameter to a Patient); one that
+references no person (a Location, an Organization) is readable by every authenticated caller and
+writable by administrators and system clients only. AuditEvents are never written through the API.
+"""
+
+from datetime import UTC, datetime
+from functools import cache
+
+from sqlalchemy import Connection, Select, exists, false, func, literal, or_, select, union_all
+
+from songkhoe.auth.models import MANAGERS, Place, Principal, Role
+from songkhoe.db.tables import access_grant, idx_reference, resource
+from songkhoe.fhir.indexing import extract
+from songkhoe.fhir.outcomes import FhirError
+from songkhoe.fhir.searchparams import params_for, resource_types
+from songkhoe.places.catalog import communes
+from songkhoe.places.facilities import commune_station_id, facility
+
+PLACE_BASED = frozenset({Role.COMMUNE_HEALTH_WORKER, Role.DOCTOR, Role.RADIOLOGIST})
+READ_ONLY_TYPES = frozenset({"AuditEvent"})
+
+
+def stations(place: Place) -> list[str] | None:
+    """The commune health stations (Organization ids) of a place; None for the whole country."""
+    if place.kind == "national":
+        return None
+    if place.kind == "commune":
+        return [commune_station_id(place.code)]
+    if place.kind == "facility":
+        site = facility(place.code)
+        if site.kind == "commune_station":
+            return [site.id]
+        return [commune_station_id(c.code) for c in communes(site.province_code)]
+    return [commune_station_id(c.code) for c in communes(place.code)]
+
+
+@cache
+def person_linked_types() -> frozenset[str]:
+    """Resource types with a reference search parameter that may point at a Patient."""
+    return frozenset(
+        t
+        for t in resource_types()
+        if t == "Patient"
+        or any(p.type == "reference" and "Patient" in p.targets for p in params_for(t).values())
+    )
+
+
+def patients_referenced(content: dict) -> set[str]:
+    """The ids of the Patients a resource is about: itself, or those it references."""
+    ids = {i for _, target_type, i in extract(content).reference if target_type == "Patient"}
+    if content.get("resourceType") == "Patient" and content.get("id"):
+        ids.add(content["id"])
+    return ids
+
+
+def _forbidden(message: str) -> FhirError:
+    return FhirError.single(403, "forbidden", message)
+
+
+class Access:
+    """The access decisions for one principal."""
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+
+    @property
+    def sees_people(self) -> bool:
+        p = self.principal
+        return p.kind == "client" or p.role not in MANAGERS or p.can_see_names
+
+    @property
+    def place_based(self) -> bool:
+        p = self.principal
+        return (
+            p.kind == "client" or p.role in PLACE_BASED or (p.role in MANAGERS and p.can_see_names)
+        )
+
+    @property
+    def unrestricted(self) -> bool:
+        p = self.principal
+        if p.patient_id is not None or not self.sees_people:
+            return False
+        return p.is_admin or (p.place.kind == "national" and self.place_based)
+
+    def require(self, resource_type: str, access: str) -> None:
+        """SMART scope and role check for an interaction on a type (FhirError 403)."""
+        if not self.principal.allows(resource_type, access):
+            raise _forbidden(f"the token's scopes do not allow {access} of {resource_type}")
+        if resource_type in person_linked_types() and not self.sees_people:
+            raise _forbidden(
+                "managers see aggregates, not people's records, unless granted person-level access"
+            )
+        if access == "write" and resource_type in READ_ONLY_TYPES:
+            raise _forbidden(f"{resource_type} is written by the server only")
+
+    def allowed_patients(self) -> Select | None:
+        """SELECT of the ids of the Patients this principal may see; None for everyone."""
+        p = self.principal
+        nobody = select(literal("").label("patient_id")).where(false())
+        if not self.sees_people:
+            return nobody
+        if p.patient_id is not None:
+            return select(literal(p.patient_id).label("patient_id"))
+        if self.unrestricted:
+            return None
+        parts: list[Select] = []
+        if self.place_based:
+            org = idx_reference.alias()
+            parts.append(
+                select(org.c.res_id.label("patient_id")).where(
+                    org.c.res_type == "Patient",
+                    org.c.param == "organization",
+                    org.c.target_type == "Organization",
+                    org.c.target_id.in_(stations(p.place) or []),
+                )
+            )
+        if p.kind == "user":
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            parts.append(
+                select(access_grant.c.patient_id).where(
+                    access_grant.c.user_id == p.id,
+                    or_(access_grant.c.expires.is_(None), access_grant.c.expires > now),
+                )
+            )
+        if not parts:
+            return nobody
+        return parts[0] if len(parts) == 1 else select(union_all(*parts).subquery())
+
+    def restriction(self, resource_type: str, rows) -> object | None:
+        """The SQL condition on `rows` (the resource table or an alias) that keeps what this
+        principal may see of a type; None when nothing is hidden."""
+        allowed = self.allowed_patients()
+        if allowed is None:
+            return None
+        if resource_type == "Patient":
+            return rows.c.res_id.in_(allowed)
+        in_scope, any_patient = idx_reference.alias(), idx_reference.alias()
+        return or_(
+            rows.c.res_id.in_(
+                select(in_scope.c.res_id).where(
+                    in_scope.c.res_type == resource_type,
+                    in_scope.c.target_type == "Patient",
+                    in_scope.c.target_id.in_(allowed),
+                )
+            ),
+            ~exists().where(
+                any_patient.c.res_type == resource_type,
+                any_patient.c.res_id == rows.c.res_id,
+                any_patient.c.target_type == "Patient",
+            ),
+        )
+
+    def check_people(self, conn: Connection, patient_ids: set[str]) -> bool:
+        """Whether every one of these existing Patients is visible to the principal."""
+        if not patient_ids:
+            return True
+        allowed = self.allowed_patients()
+        if allowed is None:
+            return True
+        sub = allowed.subquery()
+        seen = conn.execute(
+            select(func.count(sub.c.patient_id.distinct())).where(
+                sub.c.patient_id.in_(sorted(patient_ids))
+            )
+        ).scalar_one()
+        return seen == len(patient_ids)
+
+    def can_see(self, conn: Connection, content: dict) -> bool:
+        return self.check_people(conn, patients_referenced(content))
+
+    def check_station(self, content: dict) -> None:
+        """A Patient may only be registered with (or moved to) a station of the caller's place."""
+        if self.unrestricted:
+            return
+        org = (content.get("managingOrganization") or {}).get("reference", "")
+        allowed = stations(self.principal.place) if self.place_based else []
+        if allowed is not None and org.removeprefix("Organization/") not in allowed:
+            raise _forbidden(
+                "a person can only be registered with a commune health station of your place "
+                "(Patient.managingOrganization)"
+            )
+
+
+def live_content(conn: Connection, resource_type: str, resource_id: str) -> dict | None:
+    row = conn.execute(
+        select(resource.c.content).where(
+            resource.c.res_type == resource_type,
+            resource.c.res_id == resource_id,
+            resource.c.is_current,
+            ~resource.c.deleted,
+        )
+    ).first()
+    return None if row is None else row.content

@@ -1,0 +1,414 @@
+"""Accounts, API clients, bearer tokens, UI sessions, login throttling and access grants.
+
+Passwords and client secrets are hashed with Argon2id (argon2-cffi defaults, RFC 9106); bearer
+tokens and session ids are random (256 bits) and stored only as SHA-256 digests, so a copy of the
+database gives no usable credential.
+"""
+
+import hashlib
+import os
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import Engine, delete, func, insert, or_, select
+
+from songkhoe.auth.models import (
+    MANAGERS,
+    PLACE_KINDS,
+    InvalidScope,
+    Place,
+    Principal,
+    Role,
+    format_scopes,
+    parse_scopes,
+)
+from songkhoe.db.tables import (
+    access_grant,
+    access_token,
+    api_client,
+    app_user,
+    login_failure,
+    ui_session,
+)
+from songkhoe.places.catalog import UnknownPlace, commune, province
+from songkhoe.places.facilities import facility
+
+# RFC 9106's second recommended option (t=3, 64 MiB) by default; SONGKHOE_ARGON2_MEMORY_KIB can
+# lower the memory on a small device (and the test suite does, to stay fast).
+HASHER = PasswordHasher(
+    time_cost=3, memory_cost=int(os.environ.get("SONGKHOE_ARGON2_MEMORY_KIB", "65536"))
+)
+MIN_PASSWORD_LENGTH = 10
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
+CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{2,63}")
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USERNAME = 5
+MAX_FAILURES_PER_ADDRESS = 20
+SESSION_LIFETIME = timedelta(hours=8)
+_DUMMY_HASH = HASHER.hash("not a real password, only evens out the timing")
+
+
+class AuthError(Exception):
+    """A request to the account system that is refused; the message says why, in English."""
+
+
+class InvalidCredentials(AuthError):
+    pass
+
+
+class LoginThrottled(AuthError):
+    pass
+
+
+class InvalidAccount(AuthError, ValueError):
+    """Bad input when creating an account, client or token; the message names the field."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_place(text: str) -> Place:
+    """`national`, `province:24`, `commune:00004` or `facility:bv-dk-24`, checked on the map."""
+    kind, _, code = text.partition(":")
+    if kind not in PLACE_KINDS or (kind == "national") != (code == ""):
+        raise InvalidAccount(
+            f"place must be national or KIND:CODE (province, commune, facility), got {text!r}"
+        )
+    try:
+        {"province": province, "commune": commune, "facility": facility}.get(kind, str)(code)
+    except (UnknownPlace, KeyError) as exc:
+        raise InvalidAccount(f"place {text!r}: {exc}") from None
+    return Place(kind, code or None)
+
+
+def _scopes_for_role(role: Role) -> str:
+    return "user/*.read" if role in MANAGERS else "user/*.*"
+
+
+def _principal_of_user(row, scopes: str | None = None, patient_id: str | None = None) -> Principal:
+    return Principal(
+        kind="user",
+        id=row.id,
+        display=row.username,
+        role=Role(row.role),
+        place=Place(row.place_kind, row.place_code),
+        scopes=parse_scopes(scopes or _scopes_for_role(Role(row.role))),
+        patient_id=patient_id,
+        can_see_names=row.can_see_names,
+    )
+
+
+def create_user(
+    engine: Engine,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    place: str,
+    full_name: str,
+    can_see_names: bool = False,
+) -> str:
+    """Create an account; returns its id. Raises InvalidAccount naming the field at fault."""
+    if not USERNAME.fullmatch(username):
+        raise InvalidAccount(
+            "username: 3-64 of a-z 0-9 . _ - (lower case), starting with a letter or digit"
+        )
+    if role not in Role.__members__.values():
+        raise InvalidAccount(f"role must be one of {', '.join(Role)}, got {role!r}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidAccount(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    where = parse_place(place)
+    user_id = str(uuid.uuid4())
+    with engine.begin() as conn:
+        if conn.execute(select(app_user.c.id).where(app_user.c.username == username)).first():
+            raise InvalidAccount(f"username {username!r} is taken")
+        conn.execute(
+            insert(app_user).values(
+                id=user_id,
+                username=username,
+                full_name=full_name,
+                password_hash=HASHER.hash(password),
+                role=role,
+                place_kind=where.kind,
+                place_code=where.code,
+                can_see_names=can_see_names,
+                active=True,
+                created=_stamp(_now()),
+            )
+        )
+    return user_id
+
+
+def _throttled(conn, username: str, address: str) -> bool:
+    since = _stamp(_now() - THROTTLE_WINDOW)
+    by_user, by_address = conn.execute(
+        select(
+            func.count().filter(login_failure.c.username == username),
+            func.count().filter(login_failure.c.address == address),
+        ).where(
+            login_failure.c.at >= since,
+            or_(login_failure.c.username == username, login_failure.c.address == address),
+        )
+    ).one()
+    return by_user >= MAX_FAILURES_PER_USERNAME or by_address >= MAX_FAILURES_PER_ADDRESS
+
+
+def authenticate(engine: Engine, *, username: str, password: str, address: str) -> Principal:
+    """The user with these credentials. After 5 failures for one username, or 20 from one
+    address, within 15 minutes, logins are refused (LoginThrottled) until the window passes."""
+    with engine.begin() as conn:
+        if _throttled(conn, username, address):
+            raise LoginThrottled("too many failed logins; try again in 15 minutes")
+        row = conn.execute(
+            select(app_user).where(app_user.c.username == username, app_user.c.active)
+        ).first()
+        try:
+            HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
+            if row is None:
+                raise VerificationError
+        except VerificationError:
+            conn.execute(
+                insert(login_failure).values(
+                    username=username[:64], address=address[:64], at=_stamp(_now())
+                )
+            )
+            raise InvalidCredentials("wrong username or password") from None
+        conn.execute(delete(login_failure).where(login_failure.c.username == username))
+    return _principal_of_user(row)
+
+
+def create_client(
+    engine: Engine, *, client_id: str, scopes: str, place: str = "national", with_secret: bool
+) -> str | None:
+    """Register an API client (another system); returns its secret (shown once) when
+    `with_secret`."""
+    if not CLIENT_ID.fullmatch(client_id):
+        raise InvalidAccount("client: 3-64 of A-Z a-z 0-9 . _ -")
+    try:
+        scope_text = format_scopes(parse_scopes(scopes))
+    except InvalidScope as exc:
+        raise InvalidAccount(str(exc)) from None
+    where = parse_place(place)
+    secret = secrets.token_urlsafe(32) if with_secret else None
+    with engine.begin() as conn:
+        if conn.execute(select(api_client.c.id).where(api_client.c.id == client_id)).first():
+            raise InvalidAccount(f"client {client_id!r} exists")
+        conn.execute(
+            insert(api_client).values(
+                id=client_id,
+                secret_hash=HASHER.hash(secret) if secret else None,
+                scopes=scope_text,
+                place_kind=where.kind,
+                place_code=where.code,
+                active=True,
+                created=_stamp(_now()),
+            )
+        )
+    return secret
+
+
+def issue_token(
+    engine: Engine,
+    *,
+    scopes: str,
+    expires_in: timedelta,
+    user_id: str | None = None,
+    client_id: str | None = None,
+    patient_id: str | None = None,
+) -> str:
+    """A new bearer token for a user or a client. Its scopes must stay within what the user's
+    role or the client's registration allows."""
+    try:
+        wanted = parse_scopes(scopes)
+    except InvalidScope as exc:
+        raise InvalidAccount(str(exc)) from None
+    if any(s.context == "patient" for s in wanted) != (patient_id is not None):
+        raise InvalidAccount("patient/ scopes need a patient, and a patient needs patient/ scopes")
+    with engine.connect() as conn:
+        if user_id is not None:
+            row = conn.execute(select(app_user).where(app_user.c.id == user_id)).one()
+            allowed = parse_scopes(_scopes_for_role(Role(row.role)))
+            allowed_context = {"user", "patient"}
+        else:
+            row = conn.execute(select(api_client).where(api_client.c.id == client_id)).one()
+            allowed = parse_scopes(row.scopes)
+            allowed_context = {"system", "patient"}
+    for scope in wanted:
+        if scope.context not in allowed_context or not any(
+            a.allows(scope.resource_type, "read" if scope.access == "read" else "write")
+            and (scope.access != "*" or a.access == "*")
+            for a in allowed
+        ):
+            raise InvalidAccount(
+                f"scope {scope.context}/{scope.resource_type}.{scope.access} "
+                f"is beyond what this account may have ({format_scopes(allowed)})"
+            )
+    token = "sk_" + secrets.token_urlsafe(32)
+    now = _now()
+    with engine.begin() as conn:
+        conn.execute(
+            insert(access_token).values(
+                token_hash=digest(token),
+                user_id=user_id,
+                client_id=client_id,
+                scopes=format_scopes(wanted),
+                patient_id=patient_id,
+                expires=_stamp(now + expires_in),
+                created=_stamp(now),
+            )
+        )
+    return token
+
+
+def principal_for_token(engine: Engine, token: str) -> Principal | None:
+    """The caller behind a bearer token, or None if unknown, expired or its account inactive."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(access_token).where(
+                access_token.c.token_hash == digest(token),
+                access_token.c.expires > _stamp(_now()),
+            )
+        ).first()
+        if row is None:
+            return None
+        if row.user_id is not None:
+            user = conn.execute(
+                select(app_user).where(app_user.c.id == row.user_id, app_user.c.active)
+            ).first()
+            return None if user is None else _principal_of_user(user, row.scopes, row.patient_id)
+        client = conn.execute(
+            select(api_client).where(api_client.c.id == row.client_id, api_client.c.active)
+        ).first()
+    if client is None:
+        return None
+    return Principal(
+        kind="client",
+        id=client.id,
+        display=client.id,
+        role=None,
+        place=Place(client.place_kind, client.place_code),
+        scopes=parse_scopes(row.scopes),
+        patient_id=row.patient_id,
+        can_see_names=True,
+    )
+
+
+def client_credentials(
+    engine: Engine, *, client_id: str, secret: str, scopes: str | None, expires_in: timedelta
+) -> tuple[str, str]:
+    """OAuth 2.0 client credentials grant (RFC 6749, 4.4): (token, its scopes) for a registered
+    client; by default the client's registered scopes."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(api_client).where(api_client.c.id == client_id, api_client.c.active)
+        ).first()
+    try:
+        HASHER.verify(row.secret_hash if row and row.secret_hash else _DUMMY_HASH, secret)
+        if row is None or row.secret_hash is None:
+            raise VerificationError
+    except VerificationError:
+        raise InvalidCredentials("unknown client or wrong secret") from None
+    granted = scopes or row.scopes
+    token = issue_token(engine, scopes=granted, expires_in=expires_in, client_id=client_id)
+    return token, granted
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    principal: Principal
+    csrf_token: str
+
+
+def create_session(engine: Engine, principal: Principal) -> tuple[str, str]:
+    """A new UI session for a logged-in user: (cookie value, CSRF token)."""
+    cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = _now()
+    with engine.begin() as conn:
+        conn.execute(
+            insert(ui_session).values(
+                id_hash=digest(cookie),
+                user_id=principal.id,
+                csrf_token=csrf,
+                expires=_stamp(now + SESSION_LIFETIME),
+                created=_stamp(now),
+            )
+        )
+    return cookie, csrf
+
+
+def session_for_cookie(engine: Engine, cookie: str) -> Session | None:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(ui_session, app_user)
+            .join(app_user, app_user.c.id == ui_session.c.user_id)
+            .where(
+                ui_session.c.id_hash == digest(cookie),
+                ui_session.c.expires > _stamp(_now()),
+                app_user.c.active,
+            )
+        ).first()
+    return None if row is None else Session(_principal_of_user(row), row.csrf_token)
+
+
+def end_session(engine: Engine, cookie: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(ui_session).where(ui_session.c.id_hash == digest(cookie)))
+
+
+def grant_access(
+    engine: Engine,
+    *,
+    user_id: str,
+    patient_id: str,
+    reason: str,
+    granted_by: str,
+    basis: str | None = None,
+    expires_in: timedelta | None = None,
+) -> None:
+    """Share one person's record with one user (a specialist on a consultation, the receiving
+    doctor of a referral) under a recorded reason (Decree 13/2023/NĐ-CP, art. 11)."""
+    if not reason.strip():
+        raise InvalidAccount("reason: sharing a record needs a recorded reason")
+    now = _now()
+    with engine.begin() as conn:
+        conn.execute(
+            insert(access_grant).values(
+                user_id=user_id,
+                patient_id=patient_id,
+                reason=reason.strip(),
+                basis=basis,
+                granted_by=granted_by,
+                created=_stamp(now),
+                expires=_stamp(now + expires_in) if expires_in else None,
+            )
+        )
+
+
+def user_id_of(engine: Engine, username: str) -> str:
+    with engine.connect() as conn:
+        row = conn.execute(select(app_user.c.id).where(app_user.c.username == username)).first()
+    if row is None:
+        raise InvalidAccount(f"no user {username!r}")
+    return row.id
+
+
+def known_client(engine: Engine, client_id: str) -> bool:
+    with engine.connect() as conn:
+        return (
+            conn.execute(select(api_client.c.id).where(api_client.c.id == client_id)).first()
+            is not None
+        )

@@ -1,0 +1,299 @@
+"""Each role's access through the FHIR API, allowed and refused, and the audit trail it leaves."""
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from songkhoe.auth.service import (
+    create_client,
+    create_user,
+    grant_access,
+    issue_token,
+)
+from songkhoe.places.catalog import communes
+from songkhoe.web.app import create_app
+
+FHIR_JSON = {"Content-Type": "application/fhir+json"}
+HOME, NEIGHBOUR = (c.code for c in communes("24")[:2])
+ELSEWHERE = communes("33")[0].code  # Hưng Yên
+PASSWORD = "mật-khẩu-đủ-dài"
+
+
+def person(pid: str, commune_code: str) -> dict:
+    return {
+        "resourceType": "Patient",
+        "id": pid,
+        "name": [{"family": "Nguyễn", "given": ["Văn", pid]}],
+        "managingOrganization": {"reference": f"Organization/tyt-{commune_code}"},
+    }
+
+
+def reading(oid: str, pid: str) -> dict:
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+        "subject": {"reference": f"Patient/{pid}"},
+        "valueQuantity": {"value": 150, "unit": "mmHg", "system": "http://unitsofmeasure.org",
+                          "code": "mm[Hg]"},
+    }
+
+
+class Api:
+    """A TestClient that speaks as one user."""
+
+    def __init__(self, client: TestClient, token: str) -> None:
+        self.client, self.headers = client, {"Authorization": f"Bearer {token}", **FHIR_JSON}
+
+    def get(self, path: str, **params):
+        return self.client.get(f"/fhir/{path}", params=params, headers=self.headers)
+
+    def post(self, path: str, body: dict):
+        return self.client.post(f"/fhir/{path}", json=body, headers=self.headers)
+
+    def put(self, path: str, body: dict):
+        return self.client.put(f"/fhir/{path}", json=body, headers=self.headers)
+
+    def delete(self, path: str):
+        return self.client.delete(f"/fhir/{path}", headers=self.headers)
+
+    def ids(self, path: str, **params) -> list[str]:
+        response = self.get(path, **params)
+        assert response.status_code == 200, response.text
+        return sorted(e["resource"]["id"] for e in response.json().get("entry", []))
+
+
+@pytest.fixture
+def world(store):
+    store.create_many(
+        [
+            person("home1", HOME),
+            person("home2", HOME),
+            person("next1", NEIGHBOUR),
+            person("far1", ELSEWHERE),
+            reading("o-home1", "home1"),
+            reading("o-next1", "next1"),
+            reading("o-far1", "far1"),
+            {"resourceType": "Location", "id": "loc1", "name": "Trạm y tế"},
+        ]
+    )
+    client = TestClient(create_app(store=store))
+    engine = store.engine
+
+    def user(username: str, role: str, place: str, *, names: bool = False) -> tuple[str, Api]:
+        user_id = create_user(
+            engine, username=username, password=PASSWORD, role=role, place=place,
+            full_name=username, can_see_names=names,
+        )
+        scopes = "user/*.read" if role.endswith("manager") else "user/*.*"
+        token = issue_token(engine, scopes=scopes, expires_in=timedelta(hours=1), user_id=user_id)
+        return user_id, Api(client, token)
+
+    users = {
+        "worker": user("worker", "commune_health_worker", f"commune:{HOME}"),
+        "doctor": user("doctor", "doctor", "province:24"),
+        "specialist": user("specialist", "specialist", "facility:bv-bach-mai"),
+        "manager": user("manager", "provincial_manager", "province:24"),
+        "manager_named": user("manager.named", "provincial_manager", "province:24", names=True),
+        "admin": user("admin", "admin", "national"),
+    }
+    return store, client, users
+
+
+def audit_events(store) -> list[dict]:
+    from songkhoe.fhir.search import SearchRequest, page
+
+    with store.engine.connect() as conn:
+        return [r for _, r in page(conn, "AuditEvent", SearchRequest(count=1000))]
+
+
+def test_commune_worker_sees_only_their_commune(world):
+    _, _, users = world
+    worker = users["worker"][1]
+    assert worker.ids("Patient") == ["home1", "home2"]
+    assert worker.get("Patient/home1").status_code == 200
+    assert worker.ids("Observation") == ["o-home1"]
+    assert worker.ids("Location") == ["loc1"]
+
+
+def test_guessing_another_communes_id_is_refused_and_audited(world):
+    store, _, users = world
+    worker_id, worker = users["worker"]
+    for path in ("Patient/next1", "Patient/far1", "Observation/o-next1",
+                 "Patient/next1/_history", "Patient/next1/_history/1",
+                 "Patient/next1/$everything"):
+        response = worker.get(path)
+        assert response.status_code == 404, path
+        assert response.json()["resourceType"] == "OperationOutcome"
+    refused = [e for e in audit_events(store) if e["outcome"] == "4"]
+    assert len(refused) == 6
+    assert {e["agent"][0]["who"]["identifier"]["value"] for e in refused} == {worker_id}
+    assert any(x["what"]["reference"] == "Patient/far1" for e in refused for x in e["entity"])
+
+
+def test_doctor_sees_the_province(world):
+    doctor = world[2]["doctor"][1]
+    assert doctor.ids("Patient") == ["home1", "home2", "next1"]
+    assert doctor.get("Patient/far1").status_code == 404
+    assert doctor.ids("Observation", _include="Observation:subject") == [
+        "home1", "next1", "o-home1", "o-next1"
+    ]
+
+
+def test_specialist_sees_a_person_only_when_shared(world):
+    store, _, users = world
+    specialist_id, specialist = users["specialist"]
+    assert specialist.ids("Patient") == []
+    assert specialist.get("Patient/home1").status_code == 404
+    grant_access(store.engine, user_id=specialist_id, patient_id="home1",
+                 reason="Hội chẩn tim mạch", basis="ServiceRequest/sr1",
+                 granted_by=users["admin"][0])
+    assert specialist.ids("Patient") == ["home1"]
+    assert specialist.ids("Observation") == ["o-home1"]
+    assert specialist.get("Patient/home2").status_code == 404
+
+
+def test_managers_see_aggregates_not_people(world):
+    users = world[2]
+    manager = users["manager"][1]
+    for path in ("Patient", "Observation", "Patient/home1"):
+        response = manager.get(path)
+        assert response.status_code == 403, path
+        assert "aggregates" in response.json()["issue"][0]["diagnostics"]
+    assert manager.ids("Location") == ["loc1"]
+    assert users["manager_named"][1].ids("Patient") == ["home1", "home2", "next1"]
+    assert manager.post("Location", {"resourceType": "Location", "name": "x"}).status_code == 403
+
+
+def test_admin_sees_everyone(world):
+    assert world[2]["admin"][1].ids("Patient") == ["far1", "home1", "home2", "next1"]
+
+
+def test_writes_stay_within_the_place(world):
+    worker = world[2]["worker"][1]
+    mine = reading("new-obs", "home1")
+    del mine["id"]
+    assert worker.post("Observation", mine).status_code == 201
+    theirs = reading("x", "next1")
+    del theirs["id"]
+    assert worker.post("Observation", theirs).status_code == 403
+    newcomer = person("ignored", HOME)
+    del newcomer["id"]
+    assert worker.post("Patient", newcomer).status_code == 201
+    stranger = person("ignored", NEIGHBOUR)
+    del stranger["id"]
+    refused = worker.post("Patient", stranger)
+    assert refused.status_code == 403
+    assert "managingOrganization" in refused.json()["issue"][0]["diagnostics"]
+    moved = person("home2", NEIGHBOUR)
+    assert worker.put("Patient/home2", moved).status_code == 403
+    assert worker.delete("Observation/o-next1").status_code == 404
+    assert worker.post("Location", {"resourceType": "Location", "name": "x"}).status_code == 403
+
+
+def test_a_transaction_touching_another_commune_writes_nothing(world):
+    store, _, users = world
+    worker = users["worker"][1]
+    before = store.count_by_type()
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": {k: v for k, v in reading("a", "home1").items() if k != "id"},
+             "request": {"method": "POST", "url": "Observation"}},
+            {"resource": {k: v for k, v in reading("b", "far1").items() if k != "id"},
+             "request": {"method": "POST", "url": "Observation"}},
+        ],
+    }
+    assert worker.post("", bundle).status_code == 403
+    after = store.count_by_type()
+    assert after["Observation"] == before["Observation"]
+
+
+def test_every_access_is_audited_and_who_looked_is_answerable(world):
+    store, _, users = world
+    worker_id, worker = users["worker"]
+    doctor_id, doctor = users["doctor"]
+    worker.get("Patient/home1")
+    doctor.get("Observation", subject="Patient/home1")
+    update = person("home1", HOME)
+    update["gender"] = "male"
+    assert worker.put("Patient/home1", update).status_code == 200
+    log = users["admin"][1].get("AuditEvent", patient="home1", _count="100")
+    assert log.status_code == 200
+    events = [e["resource"] for e in log.json()["entry"]]
+    seen = {(e["agent"][0]["who"]["identifier"]["value"], e["subtype"][0]["code"]) for e in events}
+    assert {(worker_id, "read"), (doctor_id, "search-type"), (worker_id, "update")} <= seen
+    assert all(e["agent"][0]["network"]["address"] for e in events)
+    assert all(e["purposeOfEvent"][0]["coding"][0]["code"] == "TREAT" for e in events)
+    # the commune worker may see the access log of their own people, not of others
+    assert worker.ids("AuditEvent", patient="home1")
+    assert worker.ids("AuditEvent", patient="next1") == []
+
+
+@pytest.mark.parametrize("who", ["admin", "worker"])
+def test_the_audit_trail_cannot_be_altered_through_the_api(world, who):
+    store, _, users = world
+    api = users[who][1]
+    api.get("Patient/home1")
+    event = audit_events(store)[0]
+    changed = {**event, "outcome": "8"}
+    assert api.put(f"AuditEvent/{event['id']}", changed).status_code == 403
+    assert api.delete(f"AuditEvent/{event['id']}").status_code == 403
+    assert api.post("AuditEvent", {k: v for k, v in event.items() if k != "id"}).status_code == 403
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": changed, "request": {"method": "PUT", "url": f"AuditEvent/{event['id']}"}}
+    ]}
+    assert api.post("", bundle).status_code == 403
+    assert store.read("AuditEvent", event["id"])["outcome"] == "0"
+
+
+def test_tokens_are_required_and_checked(world):
+    store, client, users = world
+    assert client.get("/fhir/Patient").status_code == 401
+    bad = client.get("/fhir/Patient", headers={"Authorization": "Bearer sk_nothing"})
+    assert bad.status_code == 401
+    assert client.get("/fhir/metadata").status_code == 200
+    worker_id = users["worker"][0]
+    expired = issue_token(store.engine, scopes="user/*.*", expires_in=timedelta(seconds=-1),
+                          user_id=worker_id)
+    assert Api(client, expired).get("Patient").status_code == 401
+
+
+def test_smart_scopes_limit_types_and_access(world):
+    store, client, users = world
+    worker_id = users["worker"][0]
+    token = issue_token(store.engine, scopes="user/Observation.read",
+                        expires_in=timedelta(hours=1), user_id=worker_id)
+    api = Api(client, token)
+    assert api.ids("Observation") == ["o-home1"]
+    assert api.get("Patient").status_code == 403
+    new = reading("x", "home1")
+    del new["id"]
+    assert api.post("Observation", new).status_code == 403
+    one = issue_token(store.engine, scopes="patient/*.read", expires_in=timedelta(hours=1),
+                      user_id=worker_id, patient_id="home2")
+    assert Api(client, one).ids("Patient") == ["home2"]
+    assert Api(client, one).ids("Observation") == []
+
+
+def test_client_credentials_grant(world):
+    store, client, _ = world
+    secret = create_client(store.engine, client_id="his-bv-24", scopes="system/*.read",
+                           place="province:24", with_secret=True)
+    form = {"grant_type": "client_credentials", "client_id": "his-bv-24", "client_secret": secret}
+    issued = client.post("/auth/token", data=form)
+    assert issued.status_code == 200, issued.text
+    assert issued.json()["token_type"] == "bearer"
+    api = Api(client, issued.json()["access_token"])
+    assert api.ids("Patient") == ["home1", "home2", "next1"]
+    new = person("x", HOME)
+    del new["id"]
+    assert api.post("Patient", new).status_code == 403
+    wrong = client.post("/auth/token", data={**form, "client_secret": "wrong"})
+    assert wrong.status_code == 401
+    assert wrong.json()["error"] == "invalid_client"
+    too_much = client.post("/auth/token", data={**form, "scope": "system/*.*"})
+    assert too_much.status_code == 400
