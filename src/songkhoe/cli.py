@@ -13,6 +13,7 @@ import orjson
 from songkhoe.auth.commands import clients, token, users
 from songkhoe.auth.service import AuthError
 from songkhoe.config import get_settings
+from songkhoe.db.backup_commands import backup_command, restore_command
 from songkhoe.db.engine import DatabaseUnavailable, check_connection, make_engine
 from songkhoe.db.migrate import upgrade
 from songkhoe.fhir.commands import fhir
@@ -172,7 +173,7 @@ def demo(ctx: click.Context, province_code: str, people: int, seed: int) -> None
     ctx.invoke(serve)
 
 
-for command in (fhir, users, clients, token):
+for command in (fhir, users, clients, token, backup_command, restore_command):
     cli.add_command(command)
 
 

@@ -36,7 +36,7 @@ resource = Table(
     Column("is_current", Boolean, nullable=False),
     Column("deleted", Boolean, nullable=False),
     Column("content", JSON().with_variant(JSONB(), "postgresql"), nullable=True),
-    Index("ix_resource_current", "res_type", "is_current", "last_updated"),
+    Index("ix_resource_updated", "res_type", "last_updated"),
 )
 
 
