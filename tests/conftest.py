@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 
 os.environ.setdefault("SONGKHOE_ARGON2_MEMORY_KIB", "1024")  # fast hashes; production: 64 MiB
+os.environ["SONGKHOE_RATE_LIMIT_PER_MINUTE"] = "0"  # rate limiting: tests/web/test_hardening.py
 
 import pytest  # noqa: E402
 from sqlalchemy import Engine, create_engine, text

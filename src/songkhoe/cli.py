@@ -147,13 +147,15 @@ def serve(host: str | None, port: int | None) -> None:
     """Serve the web app and API."""
     import uvicorn
 
+    from songkhoe.logging_setup import configure_logging
     from songkhoe.web.app import create_app
 
     settings = get_settings()
     store = open_store()
     host, port = host or settings.host, port or settings.port
     click.echo(f"Sống Khỏe is running at http://{host}:{port}/  (Ctrl+C to stop)")
-    uvicorn.run(create_app(store=store), host=host, port=port, log_level="warning")
+    configure_logging("INFO")
+    uvicorn.run(create_app(store=store), host=host, port=port, log_config=None)
 
 
 @cli.command()

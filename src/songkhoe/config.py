@@ -13,6 +13,8 @@ class Settings:
     host: str
     port: int
     export_dir: Path
+    max_body_mb: int
+    rate_limit_per_minute: int  # per client address and worker process; 0 turns it off
 
 
 def get_settings() -> Settings:
@@ -22,6 +24,8 @@ def get_settings() -> Settings:
         host=os.environ.get("SONGKHOE_HOST", "127.0.0.1"),
         port=int(os.environ.get("SONGKHOE_PORT", "8000")),
         export_dir=Path(os.environ.get("SONGKHOE_EXPORT_DIR", "./var/exports")),
+        max_body_mb=int(os.environ.get("SONGKHOE_MAX_BODY_MB", "16")),
+        rate_limit_per_minute=int(os.environ.get("SONGKHOE_RATE_LIMIT_PER_MINUTE", "600")),
     )
 
 
@@ -30,4 +34,4 @@ def sqlite_path(database_url: str) -> Path | None:
     prefix = "sqlite:///"
     if not database_url.startswith(prefix) or database_url == prefix + ":memory:":
         return None
-    return Path(database_url[len(prefix):])
+    return Path(database_url[len(prefix) :])

@@ -6,7 +6,6 @@ transaction and batch, Patient/$everything, and the Bulk Data $export flow.
 """
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
@@ -17,10 +16,9 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import FileResponse
 
 from songkhoe.auth.api import bearer_principal
-from songkhoe.auth.audit import RequestContext, audit_event, record
-from songkhoe.auth.guard import AccessGuard, not_found
-from songkhoe.auth.models import Principal
-from songkhoe.auth.policy import Access, patients_referenced
+from songkhoe.auth.audit import RequestContext
+from songkhoe.auth.caller import Caller
+from songkhoe.auth.guard import not_found
 from songkhoe.config import get_settings
 from songkhoe.fhir import bulk
 from songkhoe.fhir import search as fhir_search
@@ -134,18 +132,6 @@ def _history_bundle(base: str, entries: list[HistoryEntry]) -> dict:
     }
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """The authenticated caller of one request, their access rights and the request's origin."""
-
-    principal: Principal
-    access: Access
-    context: RequestContext
-
-    def guard(self, interaction: str) -> AccessGuard:
-        return AccessGuard(self.access, self.context, interaction)
-
-
 PURPOSE = re.compile(r"[A-Z]{3,12}")  # a v3-ActReason code, e.g. TREAT, ETREAT, PUBHLTH
 
 
@@ -155,43 +141,40 @@ def _caller(store: ResourceStore, request: Request) -> Caller:
     if purpose is not None and not PURPOSE.fullmatch(purpose):
         raise FhirError.single(400, "invalid", "X-Purpose-Of-Use must be a v3-ActReason code")
     address = request.client.host if request.client else None
-    return Caller(principal, Access(principal), RequestContext(address, purpose))
+    return Caller(store, principal, RequestContext(address, purpose))
+
+
+OUTCOME_SCHEMA = {
+    "type": "object",
+    "required": ["resourceType", "issue"],
+    "properties": {
+        "resourceType": {"const": "OperationOutcome"},
+        "issue": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["severity", "code"],
+                "properties": {
+                    "severity": {"enum": ["fatal", "error", "warning", "information"]},
+                    "code": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+FHIR_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": "OperationOutcome",
+        "content": {FHIR_JSON: {"schema": OUTCOME_SCHEMA}},
+    }
+    for status in (400, 401, 403, 404, 409, 410, 412, 413, 415, 429, 500)
+}
 
 
 def build_router(store: ResourceStore) -> APIRouter:
-    router = APIRouter(prefix="/fhir", tags=["FHIR R4"])
+    router = APIRouter(prefix="/fhir", tags=["FHIR R4"], responses=FHIR_ERRORS)
     export_dir = get_settings().export_dir
-
-    def audit(
-        caller: Caller,
-        interaction: str,
-        references: list[str],
-        *,
-        outcome: str = "success",
-        query: str | None = None,
-    ) -> None:
-        record(
-            store,
-            audit_event(
-                principal=caller.principal,
-                context=caller.context,
-                interaction=interaction,
-                outcome=outcome,
-                references=list(dict.fromkeys(references)),
-                query=query,
-            ),
-        )
-
-    def readable(caller: Caller, interaction: str, content: dict) -> dict:
-        """The resource if the caller may see it (audited either way); 404 if not."""
-        ref = f"{content['resourceType']}/{content['id']}"
-        people = sorted(f"Patient/{p}" for p in patients_referenced(content))
-        with store.engine.connect() as conn:
-            visible = caller.access.can_see(conn, content)
-        audit(caller, interaction, [ref, *people], outcome="success" if visible else "refused")
-        if not visible:
-            raise not_found(content["resourceType"], content["id"])
-        return content
 
     @router.get("/metadata")
     def metadata(request: Request) -> Response:
@@ -238,7 +221,7 @@ def build_router(store: ResourceStore) -> APIRouter:
             since=_since,
             request_url=str(request.url),
         )
-        audit(caller, "operation", [], query=str(request.url.query) or "$export")
+        caller.audit("operation", [], query=str(request.url.query) or "$export")
         location = f"{_base(request)}/$export-status/{job_id}"
         return Response(status_code=202, headers={"Content-Location": location})
 
@@ -270,7 +253,7 @@ def build_router(store: ResourceStore) -> APIRouter:
     def everything(request: Request, patient_id: str) -> Response:
         caller = _caller(store, request)
         caller.access.require("Patient", "read")
-        patient = readable(caller, "operation", store.read("Patient", patient_id))
+        patient = caller.readable("operation", store.read("Patient", patient_id))
         query = SearchRequest(restrict=caller.access.restriction)
         with store.engine.connect() as conn:
             others = fhir_search.compartment(conn, patient_id, query)
@@ -292,9 +275,9 @@ def build_router(store: ResourceStore) -> APIRouter:
             bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": total}
             matches = [] if query.summary_count else fhir_search.page(conn, resource_type, query)
             extra = fhir_search.included(conn, resource_type, [i for i, _ in matches], query)
-        found = [r for _, r in matches] + extra
-        people = sorted({f"Patient/{p}" for r in found for p in patients_referenced(r)})
-        audit(caller, "search-type", people, query=f"{resource_type}?{urlencode(items)}")
+        caller.audit_found(
+            "search-type", [r for _, r in matches] + extra, f"{resource_type}?{urlencode(items)}"
+        )
         if query.summary_count:
             return fhir_response(bundle)
         links = [{"relation": "self", "url": _page_link(request, items, query.offset)}]
@@ -321,7 +304,7 @@ def build_router(store: ResourceStore) -> APIRouter:
 
     @router.get("/{resource_type}/_history")
     def type_history(
-        request: Request, resource_type: str, _since: str | None = None, _count: int = 100
+        request: Request, resource_type: str, _since: str | None = None, _count: str = "100"
     ) -> Response:
         caller = _caller(store, request)
         _checked_type(resource_type)
@@ -334,11 +317,12 @@ def build_router(store: ResourceStore) -> APIRouter:
             since = date_range(_since)[0] if _since else None
         except ValueError as exc:
             raise FhirError.single(400, "invalid", f"_since: {exc}") from None
-        entries = store.history(resource_type, since=since, limit=min(_count, 1000))
-        people = sorted(
-            {f"Patient/{p}" for e in entries if e.resource for p in patients_referenced(e.resource)}
+        if not _count.isdigit():
+            raise FhirError.single(400, "invalid", f"_count must be a whole number, got {_count!r}")
+        entries = store.history(resource_type, since=since, limit=min(int(_count), 1000))
+        caller.audit_found(
+            "history-type", [e.resource for e in entries if e.resource], f"{resource_type}/_history"
         )
-        audit(caller, "history-type", people, query=f"{resource_type}/_history")
         return fhir_response(_history_bundle(_base(request), entries))
 
     @router.post("/{resource_type}")
@@ -357,7 +341,7 @@ def build_router(store: ResourceStore) -> APIRouter:
             if len(found) > 1:
                 raise FhirError.single(412, "duplicate", f"If-None-Exist matches {len(found)}+")
             if found:
-                existing = readable(caller, "read", found[0])
+                existing = caller.readable("read", found[0])
                 return fhir_response(existing, 200, _version_headers(existing, base))
         body = {k: v for k, v in res.items() if k != "id"}
         created = store.create(body, guard=caller.guard("create"))
@@ -367,7 +351,7 @@ def build_router(store: ResourceStore) -> APIRouter:
     def read(request: Request, resource_type: str, resource_id: str) -> Response:
         caller = _caller(store, request)
         caller.access.require(_checked_type(resource_type), "read")
-        res = readable(caller, "read", store.read(resource_type, resource_id))
+        res = caller.readable("read", store.read(resource_type, resource_id))
         return fhir_response(res, headers=_version_headers(res))
 
     @router.put("/{resource_type}/{resource_id}")
@@ -405,7 +389,7 @@ def build_router(store: ResourceStore) -> APIRouter:
         entries = store.history(resource_type, resource_id)
         latest = next((e.resource for e in entries if e.resource is not None), None)
         if latest is not None:
-            readable(caller, "history-instance", latest)
+            caller.readable("history-instance", latest)
         elif not caller.access.unrestricted:
             raise not_found(resource_type, resource_id)
         return fhir_response(_history_bundle(_base(request), entries))
@@ -416,7 +400,7 @@ def build_router(store: ResourceStore) -> APIRouter:
         caller.access.require(_checked_type(resource_type), "read")
         if not version.isdigit():
             raise FhirError.single(404, "not-found", f"no version {version!r}")
-        res = readable(caller, "vread", store.vread(resource_type, resource_id, int(version)))
+        res = caller.readable("vread", store.vread(resource_type, resource_id, int(version)))
         return fhir_response(res, headers=_version_headers(res))
 
     return router

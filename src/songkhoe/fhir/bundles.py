@@ -65,6 +65,7 @@ class _Entry:
 
 GuardFactory = Callable[[str], WriteGuard | None]
 
+
 def _invalid(message: str, expression: str, code: str = "invalid") -> FhirError:
     return FhirError.single(400, code, message, expression)
 
@@ -173,7 +174,7 @@ def _parse_entry(index: int, raw: Any, base_url: str) -> _Entry:
     method = request.get("method")
     if method == "PATCH":
         raise _invalid("PATCH is not supported", "request.method", "not-supported")
-    if method not in ORDER:
+    if not isinstance(method, str) or method not in ORDER:
         raise _invalid(f"request.method {method!r} is not one of {', '.join(ORDER)}", "request")
     for unsupported in ("ifNoneMatch", "ifModifiedSince"):
         if unsupported in request:

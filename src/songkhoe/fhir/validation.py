@@ -7,16 +7,19 @@ shape, null, empty), `required` (a missing element), `value` (a malformed primit
 unknown resourceType) and `not-supported` (an R4 resource type R4B lacks, see below).
 `validated_types()` is the set of resource types it checks.
 
-Two passes:
+One walk of the JSON, directed by an element table built once per type from the `fhir.resources`
+model classes (their fields only: the pydantic validators are never run), checks:
 
-1. A walk of the JSON, directed by the model classes, that checks what the JSON format itself
-   requires and `fhir.resources` lets through: unknown elements (this server rejects them), JSON
-   types (`"active": "true"` is not a boolean), `null`, empty objects, arrays and strings, an array
-   where one value is expected and the reverse, required elements (min 1), at most one type of a
-   choice element `value[x]` (and exactly one where it is required), known `resourceType`s (also of
-   contained resources), and a narrative `div` that is an XHTML `<div>`.
-2. The `fhir.resources` model (pydantic) for the lexical rules of the primitive types (date,
-   dateTime, instant, id, code, decimal, ... regexes and integer ranges).
+- what the JSON format requires: unknown elements (this server rejects them), JSON types
+  (`"active": "true"` is not a boolean), `null`, empty objects, arrays and strings, an array where
+  one value is expected and the reverse, required elements (min 1), at most one type of a choice
+  element `value[x]` (and exactly one where it is required), known `resourceType`s (also of
+  contained resources), and a narrative `div` that is an XHTML `<div>`;
+- the primitive types of http://hl7.org/fhir/R4/datatypes.html#primitive: the regex of each (as
+  given in its R4 StructureDefinition, `\\s` read as in XML Schema: space, tab, CR, LF), the ranges
+  of integer (32-bit), unsignedInt and positiveInt, at most 1,048,576 characters in a string (and a
+  code or markdown, which are strings), a finite decimal, and real calendar dates in date, dateTime
+  and instant ("Dates SHALL be valid dates": no 1990-02-30).
 
 Invariants (FHIRPath constraints such as ele-1 beyond emptiness, obs-6, ext-1), required value-set
 bindings and reference target types are not checked.
@@ -34,19 +37,22 @@ against the R4 StructureDefinitions in hl7.fhir.r4.examples 4.0.1), except `Exte
   (...) siblings that carry the id and extensions of a primitive value: accepted here, as R4 does.
 
 tests/fhir/test_validation.py checks this claim against the R4 StructureDefinitions.
-Cost (one CPU core): about 0.2 ms for a blood-pressure Observation and 0.3 ms on average for the
-64 R4 example Observations; the pydantic model takes 70-85% of it.
 
 Resource types differ too: those R4B added (Citation, SubscriptionTopic, ...) are unknown here, and
 those R4B removed (MedicinalProduct*, Substance{NucleicAcid,Polymer,...}, *EvidenceSynthesis) are
 valid R4 that this server cannot check and so refuses (issue `not-supported`).
+
+Cost (one CPU core, bench/validation_rate.py): COST.
 """
 
 from __future__ import annotations
 
+import calendar
+import math
 import re
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from xml.etree import ElementTree
@@ -56,7 +62,6 @@ from fhir.resources.R4B.fhirprimitiveextension import FHIRPrimitiveExtension
 from fhir.resources.R4B.meta import Meta
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from fhir_core.types import FHIR_PRIMITIVES_MAPS, FhirBase
-from pydantic import ValidationError
 
 from songkhoe.fhir.outcomes import FhirError, Issue
 
@@ -103,21 +108,116 @@ VALIDATED_TYPES = frozenset(  # the concrete R4 resource types that R4B has too
         "VisionPrescription",
     }
 )  # fmt: skip
-_JSON_KIND = {  # FHIR primitive type -> the JSON type that carries it
-    "boolean": "boolean",
-    "integer": "integer",
-    "unsignedInt": "integer",
-    "positiveInt": "integer",
-    "decimal": "decimal",
-    "xhtml": "xhtml",
+# The check of a primitive value: None when it is valid, else what is wrong with it.
+_Check: typing.TypeAlias = Callable[[typing.Any], "str | None"]
+
+MAX_STRING = 1024 * 1024  # string.value maxLength in the R4 StructureDefinition of string
+_DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_YEAR = r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)"
+_TIME = r"([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?"
+_ZONE = r"(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
+_NOT_SPACE = r"[^ \t\n\r]"  # XML Schema's \S: FHIR's regexes are XML Schema regexes
+_PATTERNS = {  # the `regex` extension of each type's R4 StructureDefinition, \s and \S as above
+    "date": rf"{_YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?",
+    "dateTime": rf"{_YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T{_TIME}{_ZONE})?)?)?",
+    "instant": rf"{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T{_TIME}{_ZONE}",
+    "time": _TIME,
+    "code": rf"{_NOT_SPACE}+([ \t\n\r]{_NOT_SPACE}+)*",
+    "id": r"[A-Za-z0-9\-.]{1,64}",
+    "oid": r"urn:oid:[0-2](\.(0|[1-9][0-9]*))+",
+    "uuid": r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+    "uri": rf"{_NOT_SPACE}*",
+    "url": rf"{_NOT_SPACE}*",
+    "canonical": rf"{_NOT_SPACE}*",
+    # R4's (\s*([0-9a-zA-Z\+/=]){4}\s*)+, rewritten to the same language without its exponential
+    # backtracking over the ways to split a run of blanks between two groups
+    "base64Binary": r"[ \t\n\r]*([0-9a-zA-Z+/=]{4}[ \t\n\r]*)+",
 }
-_STRUCTURE_ERRORS = frozenset(
-    {"list_type", "dict_type", "model_type", "model_attributes_type", "extra_forbidden"}
-)
-_REQUIRED_ERRORS = frozenset({"missing", "model_field_validation.missing"})
-_REGEX_MESSAGE = re.compile(  # fhir_core's "Value error, Date value string does not match ..."
-    r"^Value error, (Date|DateTime|Instant|Time|Decimal) value string does not match spec regex\.$"
-)
+_STRINGS = frozenset({"string", "code", "markdown"})  # the string type and its specialisations
+
+
+def _is_real_date(text: str) -> bool:
+    """Whether the day of a date, dateTime or instant that matched its regex exists."""
+    if len(text) < 10 or text[8:10] <= "28":
+        return True
+    month, day = int(text[5:7]), int(text[8:10])
+    return day <= _DAYS_IN_MONTH[month] and (
+        month != 2 or day < 29 or calendar.isleap(int(text[:4]))
+    )
+
+
+def _text_check(name: str) -> _Check:
+    """A primitive carried as a JSON string: not blank, matching its regex, not too long."""
+    fullmatch = re.compile(_PATTERNS[name]).fullmatch if name in _PATTERNS else None
+    dates = name in ("date", "dateTime", "instant")
+    max_length = MAX_STRING if name in _STRINGS else None
+    invalid = f"not a valid FHIR {name}"
+
+    def check(value: typing.Any) -> str | None:
+        if not isinstance(value, str):
+            return "a JSON string is expected"
+        if not value or value.isspace():
+            return "a string must not be empty or blank"
+        if fullmatch is not None and (
+            fullmatch(value) is None or (dates and not _is_real_date(value))
+        ):
+            return invalid
+        if max_length is not None and len(value) > max_length:
+            return f"a {name} must not exceed {max_length:,} characters"
+        return None
+
+    return check
+
+
+def _integer_check(low: int) -> _Check:
+    """integer, unsignedInt or positiveInt: a JSON integer from `low` to 2,147,483,647."""
+    high = 2**31 - 1
+    out_of_range = f"an integer from {low} to {high} is expected"
+
+    def check(value: typing.Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "a JSON number is expected"
+        if not isinstance(value, int):
+            return "an integer is expected"
+        return None if low <= value <= high else out_of_range
+
+    return check
+
+
+def _decimal_check(value: typing.Any) -> str | None:
+    """A JSON number; every finite one has a representation that matches decimal's regex."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "a JSON number is expected"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "not a valid FHIR decimal"
+    return None
+
+
+def _boolean_check(value: typing.Any) -> str | None:
+    return None if isinstance(value, bool) else "a JSON boolean (true or false) is expected"
+
+
+def _xhtml_check(value: typing.Any) -> str | None:
+    """Narrative: an XHTML <div> (narrative.html#xhtml)."""
+    if not isinstance(value, str):
+        return "a JSON string is expected"
+    try:
+        if ElementTree.fromstring(value).tag == XHTML_DIV:
+            return None
+    except ElementTree.ParseError:
+        pass
+    return "narrative must be an XHTML <div> element"
+
+
+_CHECKS: dict[str, _Check] = {
+    "boolean": _boolean_check,
+    "integer": _integer_check(-(2**31)),
+    "unsignedInt": _integer_check(0),
+    "positiveInt": _integer_check(1),
+    "decimal": _decimal_check,
+    "xhtml": _xhtml_check,
+    **{name: _text_check(name) for name in ("string", "markdown", *_PATTERNS)},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +225,10 @@ class _Element:
     """How one JSON property of a model is checked."""
 
     repeats: bool
-    kind: str  # boolean, integer, decimal, string, xhtml, complex, resource
+    kind: str  # a primitive type (boolean, date, code, ...), complex or resource
     model: type[FHIRAbstractModel] | None = None  # the model of a complex element
     choice: str | None = None  # "value" for valueQuantity, valueString, ...
-    r4_only: bool = False  # checked apart and hidden from the R4B model (see the docstring)
+    check: _Check | None = None  # the check of a primitive's value
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +271,8 @@ def _element(annotation: typing.Any, choice: str | None) -> _Element:
         if model.__name__ == "Resource":
             return _Element(repeats, "resource")
         return _Element(repeats, "complex", model, choice)
-    if target is bool:
-        kind = "boolean"
-    else:
-        kind = _JSON_KIND.get(FHIR_PRIMITIVES_MAPS.get(target, "string"), "string")
-    return _Element(repeats, kind, choice=choice)
+    kind = "boolean" if target is bool else FHIR_PRIMITIVES_MAPS[target]
+    return _Element(repeats, kind, choice=choice, check=_CHECKS[kind])
 
 
 @cache
@@ -198,21 +295,15 @@ def _spec(model: type[FHIRAbstractModel]) -> _Spec:
             if extra.get("one_of_many_required"):
                 required_choices.add(choice)
         elif field.is_required() or name in required_primitives:
-            required.append((json_name, element.kind not in ("complex", "resource")))
+            required.append((json_name, element.check is not None))
     if model.__name__ == "Extension":  # R4's Extension.value[x] (see the module docstring)
         for r4b_only in ("valueCodeableReference", "valueRatioRange"):
             del elements[r4b_only]
-        elements["valueMeta"] = _Element(False, "complex", Meta, "value", r4_only=True)
+        elements["valueMeta"] = _Element(False, "complex", Meta, "value")
         for name in choices["value"]:
-            if elements.get(name, elements["valueMeta"]).kind not in ("complex", "resource"):
-                elements[f"_{name}"] = _Element(
-                    False, "complex", FHIRPrimitiveExtension, r4_only=True
-                )
-    return _Spec(
-        elements,
-        tuple(required),
-        tuple(sorted(required_choices)),
-    )
+            if elements.get(name, elements["valueMeta"]).check is not None:
+                elements[f"_{name}"] = _Element(False, "complex", FHIRPrimitiveExtension)
+    return _Spec(elements, tuple(required), tuple(sorted(required_choices)))
 
 
 @cache
@@ -227,11 +318,10 @@ def validated_types() -> frozenset[str]:
 
 
 class _Walk:
-    """The JSON pass: collects issues and the R4 elements that R4B's models lack."""
+    """The walk of a resource's JSON: collects the issues."""
 
     def __init__(self) -> None:
         self.issues: list[Issue] = []
-        self.r4_only: list[tuple[dict, str, _Element, str]] = []  # (owner, key, element, path)
 
     def fail(self, code: str, path: _Path | None, message: str) -> None:
         if path is None:
@@ -270,11 +360,14 @@ class _Walk:
                 if key != "resourceType" or not is_resource:
                     self.fail("structure", (path, key), f"unknown element {key!r}")
                 continue
-            self.value(value, key, element, data, (path, key))
             if element.choice is not None:
                 chosen.setdefault(element.choice, []).append(key)
-            if element.r4_only:
-                self.r4_only.append((data, key, element, _render((path, key))))
+            if element.repeats:
+                self.array(value, key, element, data, (path, key))
+            elif isinstance(value, list):
+                self.fail("structure", (path, key), "a single value is expected, not an array")
+            else:
+                self.item(value, element, (path, key))
         if not data and not is_resource:
             self.fail("structure", path, "an element must have content, not be an empty object")
         for key, primitive in spec.required:
@@ -287,15 +380,9 @@ class _Walk:
             if len(names) > 1:
                 self.fail("structure", (path, choice), f"only one of {names} may be given")
 
-    def value(
+    def array(
         self, value: typing.Any, key: str, element: _Element, owner: dict, path: _Path
     ) -> None:
-        if not element.repeats:
-            if isinstance(value, list):
-                self.fail("structure", path, "a single value is expected, not an array")
-            else:
-                self.item(value, element, path)
-            return
         if not isinstance(value, list):
             self.fail("structure", path, "an array is expected")
             return
@@ -303,7 +390,7 @@ class _Walk:
             self.fail("structure", path, "arrays must not be empty")
         # In an array of primitives, null holds the place of a value whose `_name` sibling
         # carries its id or extensions (json.html#primitive), and the other way round.
-        primitive = key.startswith("_") or element.kind not in ("complex", "resource")
+        primitive = key.startswith("_") or element.check is not None
         for index, item in enumerate(value):
             if item is not None:
                 self.item(item, element, (path, index))
@@ -318,73 +405,19 @@ class _Walk:
                 self.fail("structure", (path, index), "null is not allowed here")
 
     def item(self, value: typing.Any, element: _Element, path: _Path) -> None:
-        kind = element.kind
+        check = element.check
         if value is None:
             self.fail("structure", path, "null is not allowed; leave the element out")
-        elif kind == "string":
-            if not isinstance(value, str):
-                self.fail("value", path, "a JSON string is expected")
-            elif not value.strip():
-                self.fail("value", path, "a string must not be empty or blank")
-        elif kind == "complex":
-            if isinstance(value, dict):
-                self.object(value, element.model, path)  # type: ignore[arg-type]
-            else:
-                self.fail("structure", path, "a JSON object is expected")
-        elif kind == "resource":
+        elif check is not None:
+            message = check(value)
+            if message is not None:
+                self.fail("value", path, message)
+        elif element.model is None:
             self.resource(value, path)
-        elif kind == "boolean":
-            if not isinstance(value, bool):
-                self.fail("value", path, "a JSON boolean (true or false) is expected")
-        elif kind in ("integer", "decimal"):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                self.fail("value", path, "a JSON number is expected")
-            elif kind == "integer" and not isinstance(value, int):
-                self.fail("value", path, "an integer is expected")
-        elif not isinstance(value, str):
-            self.fail("value", path, "a JSON string is expected")
-        elif not _is_xhtml_div(value):
-            self.fail("value", path, "narrative must be an XHTML <div> element")
-
-
-def _is_xhtml_div(text: str) -> bool:
-    try:
-        root = ElementTree.fromstring(text)
-    except ElementTree.ParseError:
-        return False
-    return root.tag == XHTML_DIV
-
-
-def _fhirpath(root: str, loc: tuple[int | str, ...]) -> str:
-    """A pydantic error location as FHIRPath: ('name', 0, '_given') -> Patient.name[0].given."""
-    path = root
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else f".{part.removeprefix('_')}"
-    return path
-
-
-def _type_message(match: re.Match) -> str:
-    name = match[1]
-    return f"not a valid FHIR {name[0].lower()}{name[1:]}"
-
-
-def _model_issues(model: type[FHIRAbstractModel], data: dict, root: str) -> list[Issue]:
-    try:
-        model.model_validate(data)
-    except ValidationError as exc:
-        issues = []
-        for error in exc.errors():
-            path = _fhirpath(root, error["loc"])
-            if error["type"] in _REQUIRED_ERRORS:
-                code = "required"
-            elif error["type"] in _STRUCTURE_ERRORS:
-                code = "structure"
-            else:
-                code = "value"
-            message = _REGEX_MESSAGE.sub(_type_message, error["msg"])
-            issues.append(Issue(code, f"{path}: {message}", (path,)))
-        return issues
-    return []
+        elif isinstance(value, dict):
+            self.object(value, element.model, path)
+        else:
+            self.fail("structure", path, "a JSON object is expected")
 
 
 def validate(resource: typing.Any) -> None:
@@ -393,20 +426,3 @@ def validate(resource: typing.Any) -> None:
     walk.resource(resource, None)
     if walk.issues:
         raise FhirError(400, walk.issues)
-    resource_type = resource["resourceType"]
-    issues = [
-        issue
-        for owner, key, element, path in walk.r4_only
-        for issue in _model_issues(element.model, owner[key], path)  # type: ignore[arg-type]
-    ]
-    originals = [(owner, dict(owner)) for owner, *_ in walk.r4_only]
-    try:
-        for owner, key, *_ in walk.r4_only:
-            del owner[key]
-        issues += _model_issues(_resource_model(resource_type), resource, resource_type)  # type: ignore[arg-type]
-    finally:  # give the caller its resource back as it was, key order included
-        for owner, original in originals:
-            owner.clear()
-            owner.update(original)
-    if issues:
-        raise FhirError(400, issues)

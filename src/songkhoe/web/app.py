@@ -6,8 +6,10 @@ from sqlalchemy import text
 
 from songkhoe import __version__
 from songkhoe.auth import api as auth_api
+from songkhoe.config import get_settings
 from songkhoe.fhir import api as fhir_api
 from songkhoe.fhir.store import ResourceStore
+from songkhoe.web.hardening import install_hardening
 
 
 def create_app(*, store: ResourceStore) -> FastAPI:
@@ -29,4 +31,10 @@ def create_app(*, store: ResourceStore) -> FastAPI:
 
     app.include_router(auth_api.build_router(store))
     fhir_api.install(app, store)
+    settings = get_settings()
+    install_hardening(  # last: the outermost layer, so it also covers 401s and errors
+        app,
+        max_body_bytes=settings.max_body_mb * 1024 * 1024,
+        rate_limit_per_minute=settings.rate_limit_per_minute,
+    )
     return app
