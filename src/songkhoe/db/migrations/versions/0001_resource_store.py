@@ -15,18 +15,33 @@ branch_labels = None
 depends_on = None
 
 INDEX_TABLES = {
-    "idx_token": ([sa.Column("system", sa.Text), sa.Column("code", sa.Text, nullable=False)],
-                  ("code", "system")),
-    "idx_string": ([sa.Column("value", sa.Text, nullable=False),
-                    sa.Column("exact", sa.Text, nullable=False)], ("value",)),
-    "idx_date": ([sa.Column("low", sa.String(27), nullable=False),
-                  sa.Column("high", sa.String(27), nullable=False)], ("low", "high")),
-    "idx_reference": ([sa.Column("target_type", sa.String(64)),
-                       sa.Column("target_id", sa.Text, nullable=False)],
-                      ("target_id", "target_type")),
-    "idx_quantity": ([sa.Column("value", sa.Float, nullable=False),
-                      sa.Column("system", sa.Text), sa.Column("code", sa.Text)],
-                     ("code", "value")),
+    "idx_token": (
+        [sa.Column("system", sa.Text), sa.Column("code", sa.Text, nullable=False)],
+        ("code", "system"),
+    ),
+    "idx_string": (
+        [sa.Column("value", sa.Text, nullable=False), sa.Column("exact", sa.Text, nullable=False)],
+        ("value",),
+    ),
+    "idx_date": (
+        [
+            sa.Column("low", sa.String(27), nullable=False),
+            sa.Column("high", sa.String(27), nullable=False),
+        ],
+        ("low", "high"),
+    ),
+    "idx_reference": (
+        [sa.Column("target_type", sa.String(64)), sa.Column("target_id", sa.Text, nullable=False)],
+        ("target_id", "target_type"),
+    ),
+    "idx_quantity": (
+        [
+            sa.Column("value", sa.Float, nullable=False),
+            sa.Column("system", sa.Text),
+            sa.Column("code", sa.Text),
+        ],
+        ("code", "value"),
+    ),
 }
 
 

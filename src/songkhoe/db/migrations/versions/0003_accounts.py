@@ -83,6 +83,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("access_grant", "login_failure", "ui_session", "access_token", "api_client",
-                 "app_user"):
+    for name in (
+        "access_grant",
+        "login_failure",
+        "ui_session",
+        "access_token",
+        "api_client",
+        "app_user",
+    ):
         op.drop_table(name)
