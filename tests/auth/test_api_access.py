@@ -36,8 +36,12 @@ def reading(oid: str, pid: str) -> dict:
         "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
         "subject": {"reference": f"Patient/{pid}"},
-        "valueQuantity": {"value": 150, "unit": "mmHg", "system": "http://unitsofmeasure.org",
-                          "code": "mm[Hg]"},
+        "valueQuantity": {
+            "value": 150,
+            "unit": "mmHg",
+            "system": "http://unitsofmeasure.org",
+            "code": "mm[Hg]",
+        },
     }
 
 
@@ -84,8 +88,13 @@ def world(store):
 
     def user(username: str, role: str, place: str, *, names: bool = False) -> tuple[str, Api]:
         user_id = create_user(
-            engine, username=username, password=PASSWORD, role=role, place=place,
-            full_name=username, can_see_names=names,
+            engine,
+            username=username,
+            password=PASSWORD,
+            role=role,
+            place=place,
+            full_name=username,
+            can_see_names=names,
         )
         scopes = "user/*.read" if role.endswith("manager") else "user/*.*"
         token = issue_token(engine, scopes=scopes, expires_in=timedelta(hours=1), user_id=user_id)
@@ -121,9 +130,14 @@ def test_commune_worker_sees_only_their_commune(world):
 def test_guessing_another_communes_id_is_refused_and_audited(world):
     store, _, users = world
     worker_id, worker = users["worker"]
-    for path in ("Patient/next1", "Patient/far1", "Observation/o-next1",
-                 "Patient/next1/_history", "Patient/next1/_history/1",
-                 "Patient/next1/$everything"):
+    for path in (
+        "Patient/next1",
+        "Patient/far1",
+        "Observation/o-next1",
+        "Patient/next1/_history",
+        "Patient/next1/_history/1",
+        "Patient/next1/$everything",
+    ):
         response = worker.get(path)
         assert response.status_code == 404, path
         assert response.json()["resourceType"] == "OperationOutcome"
@@ -138,7 +152,10 @@ def test_doctor_sees_the_province(world):
     assert doctor.ids("Patient") == ["home1", "home2", "next1"]
     assert doctor.get("Patient/far1").status_code == 404
     assert doctor.ids("Observation", _include="Observation:subject") == [
-        "home1", "next1", "o-home1", "o-next1"
+        "home1",
+        "next1",
+        "o-home1",
+        "o-next1",
     ]
 
 
@@ -147,9 +164,14 @@ def test_specialist_sees_a_person_only_when_shared(world):
     specialist_id, specialist = users["specialist"]
     assert specialist.ids("Patient") == []
     assert specialist.get("Patient/home1").status_code == 404
-    grant_access(store.engine, user_id=specialist_id, patient_id="home1",
-                 reason="Hội chẩn tim mạch", basis="ServiceRequest/sr1",
-                 granted_by=users["admin"][0])
+    grant_access(
+        store.engine,
+        user_id=specialist_id,
+        patient_id="home1",
+        reason="Hội chẩn tim mạch",
+        basis="ServiceRequest/sr1",
+        granted_by=users["admin"][0],
+    )
     assert specialist.ids("Patient") == ["home1"]
     assert specialist.ids("Observation") == ["o-home1"]
     assert specialist.get("Patient/home2").status_code == 404
@@ -201,10 +223,14 @@ def test_a_transaction_touching_another_commune_writes_nothing(world):
         "resourceType": "Bundle",
         "type": "transaction",
         "entry": [
-            {"resource": {k: v for k, v in reading("a", "home1").items() if k != "id"},
-             "request": {"method": "POST", "url": "Observation"}},
-            {"resource": {k: v for k, v in reading("b", "far1").items() if k != "id"},
-             "request": {"method": "POST", "url": "Observation"}},
+            {
+                "resource": {k: v for k, v in reading("a", "home1").items() if k != "id"},
+                "request": {"method": "POST", "url": "Observation"},
+            },
+            {
+                "resource": {k: v for k, v in reading("b", "far1").items() if k != "id"},
+                "request": {"method": "POST", "url": "Observation"},
+            },
         ],
     }
     assert worker.post("", bundle).status_code == 403
@@ -243,9 +269,13 @@ def test_the_audit_trail_cannot_be_altered_through_the_api(world, who):
     assert api.put(f"AuditEvent/{event['id']}", changed).status_code == 403
     assert api.delete(f"AuditEvent/{event['id']}").status_code == 403
     assert api.post("AuditEvent", {k: v for k, v in event.items() if k != "id"}).status_code == 403
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"resource": changed, "request": {"method": "PUT", "url": f"AuditEvent/{event['id']}"}}
-    ]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": changed, "request": {"method": "PUT", "url": f"AuditEvent/{event['id']}"}}
+        ],
+    }
     assert api.post("", bundle).status_code == 403
     assert store.read("AuditEvent", event["id"])["outcome"] == "0"
 
@@ -257,32 +287,47 @@ def test_tokens_are_required_and_checked(world):
     assert bad.status_code == 401
     assert client.get("/fhir/metadata").status_code == 200
     worker_id = users["worker"][0]
-    expired = issue_token(store.engine, scopes="user/*.*", expires_in=timedelta(seconds=-1),
-                          user_id=worker_id)
+    expired = issue_token(
+        store.engine, scopes="user/*.*", expires_in=timedelta(seconds=-1), user_id=worker_id
+    )
     assert Api(client, expired).get("Patient").status_code == 401
 
 
 def test_smart_scopes_limit_types_and_access(world):
     store, client, users = world
     worker_id = users["worker"][0]
-    token = issue_token(store.engine, scopes="user/Observation.read",
-                        expires_in=timedelta(hours=1), user_id=worker_id)
+    token = issue_token(
+        store.engine,
+        scopes="user/Observation.read",
+        expires_in=timedelta(hours=1),
+        user_id=worker_id,
+    )
     api = Api(client, token)
     assert api.ids("Observation") == ["o-home1"]
     assert api.get("Patient").status_code == 403
     new = reading("x", "home1")
     del new["id"]
     assert api.post("Observation", new).status_code == 403
-    one = issue_token(store.engine, scopes="patient/*.read", expires_in=timedelta(hours=1),
-                      user_id=worker_id, patient_id="home2")
+    one = issue_token(
+        store.engine,
+        scopes="patient/*.read",
+        expires_in=timedelta(hours=1),
+        user_id=worker_id,
+        patient_id="home2",
+    )
     assert Api(client, one).ids("Patient") == ["home2"]
     assert Api(client, one).ids("Observation") == []
 
 
 def test_client_credentials_grant(world):
     store, client, _ = world
-    secret = create_client(store.engine, client_id="his-bv-24", scopes="system/*.read",
-                           place="province:24", with_secret=True)
+    secret = create_client(
+        store.engine,
+        client_id="his-bv-24",
+        scopes="system/*.read",
+        place="province:24",
+        with_secret=True,
+    )
     form = {"grant_type": "client_credentials", "client_id": "his-bv-24", "client_secret": secret}
     issued = client.post("/auth/token", data=form)
     assert issued.status_code == 200, issued.text

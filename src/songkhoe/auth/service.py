@@ -178,16 +178,19 @@ def authenticate(engine: Engine, *, username: str, password: str, address: str) 
         ).first()
         try:
             HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
-            if row is None:
-                raise VerificationError
+            verified = row is not None
         except VerificationError:
+            verified = False
+        if verified:
+            conn.execute(delete(login_failure).where(login_failure.c.username == username))
+        else:  # recorded and committed before the error is raised
             conn.execute(
                 insert(login_failure).values(
                     username=username[:64], address=address[:64], at=_stamp(_now())
                 )
             )
-            raise InvalidCredentials("wrong username or password") from None
-        conn.execute(delete(login_failure).where(login_failure.c.username == username))
+    if not verified:
+        raise InvalidCredentials("wrong username or password")
     return _principal_of_user(row)
 
 

@@ -1,7 +1,10 @@
 """FastAPI app factory."""
 
+from pathlib import Path
+
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from songkhoe import __version__
@@ -9,6 +12,7 @@ from songkhoe.auth import api as auth_api
 from songkhoe.config import get_settings
 from songkhoe.fhir import api as fhir_api
 from songkhoe.fhir.store import ResourceStore
+from songkhoe.web import views
 from songkhoe.web.hardening import install_hardening
 
 
@@ -30,6 +34,8 @@ def create_app(*, store: ResourceStore) -> FastAPI:
         )
 
     app.include_router(auth_api.build_router(store))
+    app.include_router(views.build_router(store))
+    app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), "static")
     fhir_api.install(app, store)
     settings = get_settings()
     install_hardening(  # last: the outermost layer, so it also covers 401s and errors

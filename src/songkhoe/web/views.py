@@ -1,0 +1,244 @@
+"""Server-rendered pages for health workers: login, home, finding a person, a person's record
+and who looked at it. Every page that shows personal data goes through the same access policy
+and audit trail as the FHIR API (songkhoe.auth.caller)."""
+
+import re
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from songkhoe.auth.audit import RequestContext
+from songkhoe.auth.caller import Caller
+from songkhoe.auth.models import ROLE_LABELS_VI, Principal
+from songkhoe.auth.service import (
+    InvalidCredentials,
+    LoginThrottled,
+    create_session,
+    end_session,
+)
+from songkhoe.auth.service import authenticate as check_password
+from songkhoe.fhir import search as fhir_search
+from songkhoe.fhir.outcomes import FhirError
+from songkhoe.fhir.search import parse_query
+from songkhoe.fhir.store import ResourceStore
+from songkhoe.fhir.systems import BHYT, CCCD, LOINC
+from songkhoe.places.catalog import commune, province
+from songkhoe.web.i18n import LANGUAGES, language, translator
+from songkhoe.web.session import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    CsrfFailure,
+    check_token,
+    current_session,
+    form_data,
+    new_login_token,
+    set_cookie,
+)
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+SESSION_SECONDS = 8 * 3600
+DIGITS = re.compile(r"\d{9,12}")
+INSURANCE = re.compile(r"[A-Za-z]{2}\d{13}")
+BP_PANEL = f"{LOINC}|85354-9"
+
+
+def _render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+    lang = language(request)
+    return TEMPLATES.TemplateResponse(
+        request, name, {"t": translator(lang), "lang": lang, **context}, status_code=status
+    )
+
+
+def _place_label(principal: Principal) -> str:
+    place = principal.place
+    if place.kind == "commune":
+        return commune(place.code).full_name
+    if place.kind == "province":
+        return province(place.code).full_name
+    return place.code or "Toàn quốc"
+
+
+def _person_query(text: str) -> list[tuple[str, str]]:
+    """The FHIR search for what a health worker types: a CCCD or phone number (digits), an
+    insurance card number (2 letters + 13 digits), else a name."""
+    text = text.strip()
+    compact = text.replace(" ", "")
+    if INSURANCE.fullmatch(compact):
+        return [("identifier", f"{BHYT}|{compact.upper()}")]
+    if DIGITS.fullmatch(compact):
+        return [("identifier", f"{CCCD}|{compact}") if len(compact) == 12 else ("phone", compact)]
+    return [("name", word) for word in text.split()]
+
+
+def build_router(store: ResourceStore) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    def caller_for(request: Request) -> tuple[Caller, str] | None:
+        session = current_session(store, request)
+        if session is None:
+            return None
+        address = request.client.host if request.client else None
+        return Caller(store, session.principal, RequestContext(address)), session.csrf_token
+
+    def login_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+        token = new_login_token()
+        response = _render(request, "login.html", status, csrf=token, error=error)
+        set_cookie(response, request, LOGIN_CSRF_COOKIE, token, 3600)
+        return response
+
+    @router.get("/login")
+    def login_form(request: Request) -> Response:
+        if current_session(store, request) is not None:
+            return RedirectResponse("/", 303)
+        return login_page(request)
+
+    @router.post("/login")
+    async def login(request: Request) -> Response:
+        form = await form_data(request)
+        t = translator(language(request))
+        try:
+            check_token(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf"))
+        except CsrfFailure:
+            return login_page(request, t("expired_form"), 403)
+        address = request.client.host if request.client else "unknown"
+        try:
+            principal = check_password(
+                store.engine,
+                username=form.get("username", "").strip().lower(),
+                password=form.get("password", ""),
+                address=address,
+            )
+        except LoginThrottled:
+            return login_page(request, t("throttled"), 429)
+        except InvalidCredentials:
+            return login_page(request, t("wrong_login"), 401)
+        cookie, _ = create_session(store.engine, principal)
+        response = RedirectResponse("/", 303)
+        set_cookie(response, request, SESSION_COOKIE, cookie, SESSION_SECONDS)
+        response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+        return response
+
+    @router.post("/logout")
+    async def logout(request: Request) -> Response:
+        found = caller_for(request)
+        if found is not None:
+            try:
+                check_token(found[1], (await form_data(request)).get("csrf"))
+            except CsrfFailure:
+                return _render(request, "message.html", 403, message="expired_form")
+            end_session(store.engine, request.cookies[SESSION_COOKIE])
+        response = RedirectResponse("/login", 303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @router.get("/lang/{code}")
+    def switch_language(code: str) -> Response:
+        response = RedirectResponse("/", 303)
+        if code in LANGUAGES:
+            response.set_cookie("lang", code, max_age=365 * 86400, samesite="lax")
+        return response
+
+    def page(request: Request, name: str, caller: Caller, csrf: str, status=200, **context):
+        p = caller.principal
+        return _render(
+            request,
+            name,
+            status,
+            csrf=csrf,
+            user=p.display,
+            role=ROLE_LABELS_VI.get(p.role, p.role),
+            place=_place_label(p),
+            **context,
+        )
+
+    @router.get("/")
+    def home(request: Request) -> Response:
+        found = caller_for(request)
+        if found is None:
+            return RedirectResponse("/login", 303)
+        caller, csrf = found
+        return page(request, "home.html", caller, csrf, sees_people=caller.access.sees_people)
+
+    @router.get("/people")
+    def people(request: Request, q: str = "") -> Response:
+        found = caller_for(request)
+        if found is None:
+            return RedirectResponse("/login", 303)
+        caller, csrf = found
+        if not caller.access.sees_people:
+            return page(request, "message.html", caller, csrf, 403, message="aggregates_only")
+        results: list[dict] = []
+        if q.strip():
+            items = _person_query(q) + [("_count", "50"), ("_sort", "family")]
+            query = parse_query("Patient", items)
+            query.restrict = caller.access.restriction
+            with store.engine.connect() as conn:
+                results = [r for _, r in fhir_search.page(conn, "Patient", query)]
+            caller.audit_found("search-type", results, f"Patient?{urlencode(items)}")
+        return page(request, "people.html", caller, csrf, q=q, results=results)
+
+    @router.get("/people/{patient_id}")
+    def person(request: Request, patient_id: str) -> Response:
+        found = caller_for(request)
+        if found is None:
+            return RedirectResponse("/login", 303)
+        caller, csrf = found
+        try:
+            caller.access.require("Patient", "read")
+            patient = caller.readable("read", store.read("Patient", patient_id))
+        except FhirError as exc:
+            message = "forbidden" if exc.status == 403 else "not_found"
+            return page(request, "message.html", caller, csrf, exc.status, message=message)
+        except LookupError:
+            return page(request, "message.html", caller, csrf, 404, message="not_found")
+
+        def latest(resource_type: str, *items: tuple[str, str]) -> list[dict]:
+            query = parse_query(resource_type, [("subject", f"Patient/{patient_id}"), *items])
+            query.restrict = caller.access.restriction
+            with store.engine.connect() as conn:
+                return [r for _, r in fhir_search.page(conn, resource_type, query)]
+
+        conditions = latest("Condition", ("clinical-status", "active"))
+        medications = latest("MedicationRequest", ("status", "active"))
+        pressures = latest("Observation", ("code", BP_PANEL), ("_sort", "-date"), ("_count", "10"))
+        caller.audit_found(
+            "search-type",
+            conditions + medications + pressures,
+            f"Patient/{patient_id}: record summary",
+        )
+        return page(
+            request,
+            "person.html",
+            caller,
+            csrf,
+            patient=patient,
+            conditions=conditions,
+            medications=medications,
+            pressures=pressures,
+        )
+
+    @router.get("/people/{patient_id}/access-log")
+    def access_log(request: Request, patient_id: str) -> Response:
+        found = caller_for(request)
+        if found is None:
+            return RedirectResponse("/login", 303)
+        caller, csrf = found
+        try:
+            caller.access.require("AuditEvent", "read")
+            caller.readable("read", store.read("Patient", patient_id))
+        except FhirError as exc:
+            message = "forbidden" if exc.status == 403 else "not_found"
+            return page(request, "message.html", caller, csrf, exc.status, message=message)
+        except LookupError:
+            return page(request, "message.html", caller, csrf, 404, message="not_found")
+        items = [("patient", patient_id), ("_sort", "-date"), ("_count", "200")]
+        query = parse_query("AuditEvent", items)
+        query.restrict = caller.access.restriction
+        with store.engine.connect() as conn:
+            events = [r for _, r in fhir_search.page(conn, "AuditEvent", query)]
+        return page(request, "access_log.html", caller, csrf, patient_id=patient_id, events=events)
+
+    return router
