@@ -6,7 +6,8 @@ For each backend, a fresh database gets a synthetic province of --people people 
            references) for --bundles more people; resources/s, with as baseline the same
            resources written by ResourceStore.create_many (no HTTP, no validation, no references
            to resolve) in the same run;
-  search   GET /fhir/Patient?identifier=system|value and
+  search   (as a system client that sees everyone; every request also writes its AuditEvent)
+           GET /fhir/Patient?identifier=system|value and
            GET /fhir/Observation?patient=ID&code=LOINC|code for random existing people;
            p50/p95 in ms, with as baseline GET /fhir/Patient/ID (a primary-key read through the
            same HTTP stack) in the same run.
@@ -20,11 +21,12 @@ import random
 import statistics
 import time
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from itertools import chain
 
 from fastapi.testclient import TestClient
 
+from songkhoe.auth.service import create_client, issue_token
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.fhir.systems import CCCD
 from songkhoe.places.service import load
@@ -112,6 +114,10 @@ def main() -> None:
             load(store=store)
             populate(store=store, province_code="24", people=args.people, seed=1, as_of=AS_OF)
             client = TestClient(create_app(store=store))
+            create_client(store.engine, client_id="bench", scopes="system/*.*", with_secret=False)
+            token = issue_token(store.engine, scopes="system/*.*", expires_in=timedelta(hours=2),
+                                client_id="bench")
+            client.headers["Authorization"] = f"Bearer {token}"
 
             started = time.perf_counter()
             for bundle in bundles:

@@ -14,14 +14,15 @@ references no person (a Location, an Organization) is readable by every authenti
 writable by administrators and system clients only. AuditEvents are never written through the API.
 """
 
+import re
 from datetime import UTC, datetime
 from functools import cache
 
+import orjson
 from sqlalchemy import Connection, Select, exists, false, func, literal, or_, select, union_all
 
 from songkhoe.auth.models import MANAGERS, Place, Principal, Role
 from songkhoe.db.tables import access_grant, idx_reference, resource
-from songkhoe.fhir.indexing import extract
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.searchparams import params_for, resource_types
 from songkhoe.places.catalog import communes
@@ -56,9 +57,13 @@ def person_linked_types() -> frozenset[str]:
     )
 
 
+PATIENT_REFERENCE = re.compile(rb'"reference":"Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^"]*)?"')
+
+
 def patients_referenced(content: dict) -> set[str]:
-    """The ids of the Patients a resource is about: itself, or those it references."""
-    ids = {i for _, target_type, i in extract(content).reference if target_type == "Patient"}
+    """The ids of the Patients a resource is about: itself, or those it references anywhere in
+    its content (a literal `Patient/id` reference, http://hl7.org/fhir/R4/references.html)."""
+    ids = {m.decode() for m in PATIENT_REFERENCE.findall(orjson.dumps(content))}
     if content.get("resourceType") == "Patient" and content.get("id"):
         ids.add(content["id"])
     return ids

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Connection,
     Select,
     and_,
+    exists,
     func,
     not_,
     or_,
@@ -293,12 +294,45 @@ def _live_ids(resource_type: str, criteria: Sequence[Criterion], request: Search
         live.c.is_current,
         not_(live.c.deleted),
         *request.visible(resource_type, live),
-        *[_condition(resource_type, c, live, request) for c in criteria],
+        *_conditions(resource_type, criteria, live, request),
     )
 
 
-def _condition(resource_type: str, criterion: Criterion, rows: Any, request: SearchRequest) -> Any:
-    """The condition one criterion puts on `rows` (the resource table or an alias of it)."""
+SELECTIVE_TOKENS = frozenset({"identifier", "phone", "email", "telecom"})
+
+
+def _selectivity(resource_type: str, criterion: Criterion) -> int:
+    """A rank of how few rows a criterion is likely to match (lower: fewer): ids, references
+    and identifiers first, names next, codes, statuses and dates last."""
+    if criterion.name == "_id":
+        return 0
+    if criterion.name == "_lastUpdated" or criterion.modifier in ("missing", "not"):
+        return 5
+    param = lookup(resource_type, criterion.name)
+    if param.type == "reference":
+        return 1
+    if param.type == "token" and criterion.name in SELECTIVE_TOKENS:
+        return 2
+    return 3 if param.type == "string" else 4
+
+
+def _conditions(
+    resource_type: str, criteria: Sequence[Criterion], rows: Any, request: SearchRequest
+) -> list[Any]:
+    """The conditions of all criteria: the most selective one drives (its matches are looked up
+    by primary key), the others are checked per candidate through the index tables' per-resource
+    index, so that an unselective criterion (a common code) is never materialised whole."""
+    ranked = sorted(criteria, key=lambda c: _selectivity(resource_type, c))
+    return [
+        _condition(resource_type, c, rows, request, drives=i == 0) for i, c in enumerate(ranked)
+    ]
+
+
+def _condition(
+    resource_type: str, criterion: Criterion, rows: Any, request: SearchRequest, drives: bool
+) -> Any:
+    """The condition one criterion puts on `rows` (the resource table or an alias of it): an
+    IN list of matching ids when it drives the query, else a correlated EXISTS."""
     ids, values = rows.c.res_id, criterion.value.split(",")
     if criterion.name == "_id":
         return ids.in_(values)
@@ -321,12 +355,14 @@ def _condition(resource_type: str, criterion: Criterion, rows: Any, request: Sea
         return not_(present) if criterion.value == "true" else present
     elif criterion.modifier == "not":
         plain = Criterion(criterion.name, criterion.value)
-        return not_(_condition(resource_type, plain, rows, request))
+        return not_(_condition(resource_type, plain, rows, request, drives=False))
     else:
         conditions.append(
             or_(*[_value_condition(param, criterion.modifier, table, v) for v in values])
         )
-    return ids.in_(select(table.c.res_id).where(*conditions))
+    if drives:
+        return ids.in_(select(table.c.res_id).where(*conditions))
+    return exists().where(table.c.res_id == ids, *conditions)
 
 
 def _sort_key(resource_type: str, name: str, descending: bool) -> Any:
@@ -361,7 +397,7 @@ def search_query(resource_type: str, request: SearchRequest) -> Select:
             resource.c.is_current,
             not_(resource.c.deleted),
             *request.visible(resource_type, resource),
-            *[_condition(resource_type, c, resource, request) for c in request.criteria],
+            *_conditions(resource_type, request.criteria, resource, request),
         )
         .order_by(*order)
     )
