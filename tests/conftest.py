@@ -5,6 +5,8 @@ a database of their own on that server, created here and dropped at the end.
 """
 
 import os
+import socket
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -12,12 +14,14 @@ os.environ.setdefault("SONGKHOE_ARGON2_MEMORY_KIB", "1024")  # fast hashes; prod
 os.environ["SONGKHOE_RATE_LIMIT_PER_MINUTE"] = "0"  # rate limiting: tests/web/test_hardening.py
 
 import pytest  # noqa: E402
+import uvicorn  # noqa: E402
 from sqlalchemy import Engine, create_engine, text
 
 from songkhoe.db.engine import make_engine
 from songkhoe.db.migrate import upgrade
 from songkhoe.db.tables import metadata
-from songkhoe.fhir.store import ResourceStore
+from songkhoe.fhir.store import ResourceStore  # noqa: E402
+from songkhoe.web.app import create_app  # noqa: E402
 
 POSTGRES_URL = os.environ.get("SONGKHOE_TEST_POSTGRES_URL")
 BACKENDS = [
@@ -59,6 +63,29 @@ def migrated_engine(database_url: str) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(migrated_engine: Engine) -> Iterator[str]:
+    """The base URL (http://127.0.0.1:PORT) of a live server over the session's database."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind(("127.0.0.1", 0))
+    app = create_app(store=ResourceStore(migrated_engine))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    for _ in range(500):
+        if server.started or not thread.is_alive():
+            break
+        threading.Event().wait(0.01)
+    if not server.started:
+        raise RuntimeError("the test server did not start")
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
 
 
 @pytest.fixture

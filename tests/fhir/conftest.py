@@ -1,7 +1,6 @@
 """Fixtures of the FHIR API tests: a live HTTP server, and the official R4 examples.
 
-`fhir_server` runs `create_app(store=...)` under uvicorn on 127.0.0.1 (a free port) in a thread,
-once per database backend; `fhir_base` is its /fhir URL over emptied tables.
+`fhir_base` is the /fhir URL of the live server (tests/conftest.py) over emptied tables.
 
 `r4_examples` is the npm package hl7.fhir.r4.examples 4.0.1 (CC0), fetched with `npm pack` on the
 first run, checked against its SHA-256, and kept in the pytest cache (`.pytest_cache`) for the
@@ -10,19 +9,13 @@ runs after; tests that need it are skipped, with the reason, when npm or the reg
 
 import hashlib
 import shutil
-import socket
 import subprocess
 import tarfile
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from sqlalchemy import Engine
 
 from songkhoe.fhir.store import ResourceStore
-from songkhoe.web.app import create_app
 
 EXAMPLES_PACKAGE = "hl7.fhir.r4.examples@4.0.1"
 EXAMPLES_SHA256 = "dce87f1b5b9341867033f7d1f544fa1b5232503f6d62813887ac6b8a8b6cb682"
@@ -48,33 +41,10 @@ def platform_types() -> tuple[str, ...]:
     return PLATFORM_TYPES
 
 
-@pytest.fixture(scope="session")
-def fhir_server(migrated_engine: Engine) -> Iterator[str]:
-    """The base URL (http://127.0.0.1:PORT) of a live server over the session's database."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
-    app = create_app(store=ResourceStore(migrated_engine))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(500):
-        if server.started or not thread.is_alive():
-            break
-        threading.Event().wait(0.01)
-    if not server.started:
-        raise RuntimeError("the test server did not start")
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
-
-
 @pytest.fixture
-def fhir_base(fhir_server: str, store: ResourceStore) -> str:
+def fhir_base(live_server: str, store: ResourceStore) -> str:
     """The live server's FHIR base URL, its tables emptied for this test."""
-    return f"{fhir_server}/fhir"
+    return f"{live_server}/fhir"
 
 
 def _fetch_examples(folder: Path) -> Path:

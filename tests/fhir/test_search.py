@@ -4,8 +4,8 @@ import pytest
 
 from songkhoe.fhir.search import (
     Criterion,
-    SearchRequest,
     InvalidSearch,
+    SearchRequest,
     compartment,
     count,
     included,

@@ -165,6 +165,85 @@ def test_other_faults_name_the_element(resource: dict, code: str, expression: st
     assert (code, (expression,)) in _issues(resource)
 
 
+PRIMITIVES = [  # (type, a valid value, an invalid one) after http://hl7.org/fhir/R4/datatypes.html
+    ("Boolean", False, "false"),
+    ("Integer", -2147483648, 2147483648),
+    ("String", "Hà Nội", " \t"),
+    ("Decimal", 1e-7, float("inf")),
+    ("Uri", "urn:oid:2.16.840", "http://songkhoe.vn/a b"),
+    ("Url", "https://songkhoe.vn/a?b=c", "https://songkhoe.vn/a\tb"),
+    ("Canonical", "http://hl7.org/fhir/StructureDefinition/bp|4.0.1", "http://x y|1"),
+    ("Base64Binary", "aGVs\r\nbG8=", "aGVsbG8"),
+    ("Instant", "2016-12-31T23:59:60.123Z", "2024-05-01T08:30:00"),
+    ("Date", "2000-02-29", "1900-02-29"),
+    ("DateTime", "2024-05-01T08:30:00.5+14:00", "2024-05-01T08:30+07:00"),
+    ("Time", "23:59:60", "24:00:00"),
+    ("Code", "mm[Hg] x", "a  b"),
+    ("Oid", "urn:oid:1.2.840.10008", "urn:oid:1.02"),
+    ("Id", "A-1." + "a" * 60, "a" * 65),
+    ("Markdown", "**Hà Nội**\n", ""),
+    ("UnsignedInt", 0, -1),
+    ("PositiveInt", 2147483647, 0),
+    ("Uuid", "urn:uuid:c757873d-ec9a-4326-a141-556f43239520", "urn:uuid:C757873D-EC9A-4326"),
+]  # fmt: skip
+
+
+def _with_extension(type_name: str, value: object) -> dict:
+    return {**PATIENT, "extension": [{"url": "http://x", f"value{type_name}": value}]}
+
+
+@pytest.mark.parametrize(("type_name", "good", "bad"), PRIMITIVES)
+def test_each_primitive_type_is_checked(type_name: str, good: object, bad: object) -> None:
+    validate(_with_extension(type_name, good))
+    expression = f"Patient.extension[0].value{type_name}"
+    assert _issues(_with_extension(type_name, bad)) == [("value", (expression,))]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expression"),
+    [
+        ({"birthDate": "2020-13-01"}, "Patient.birthDate"),
+        ({"birthDate": "1990-02-30"}, "Patient.birthDate"),  # the regex allows it; the calendar not
+        ({"birthDate": "2019-02-29"}, "Patient.birthDate"),
+        ({"birthDate": "1990-4-30"}, "Patient.birthDate"),
+        ({"birthDate": "1990-04-30T00:00:00Z"}, "Patient.birthDate"),
+        ({"deceasedDateTime": "2024-04-31T08:30:00Z"}, "Patient.deceasedDateTime"),
+        ({"deceasedDateTime": "2024-05-01T08:30:00+15:00"}, "Patient.deceasedDateTime"),
+        ({"id": "a" * 65}, "Patient.id"),
+        ({"id": "vn_1"}, "Patient.id"),
+        ({"gender": " male"}, "Patient.gender"),
+        ({"name": [{"family": "x" * (1024 * 1024 + 1)}]}, "Patient.name[0].family"),
+        ({"name": [{"given": ["An", "\u00a0"]}]}, "Patient.name[0].given[1]"),
+        ({"multipleBirthInteger": -2147483649}, "Patient.multipleBirthInteger"),
+        ({"multipleBirthInteger": "2"}, "Patient.multipleBirthInteger"),
+        ({"multipleBirthInteger": 2.0}, "Patient.multipleBirthInteger"),
+        ({"multipleBirthBoolean": 1}, "Patient.multipleBirthBoolean"),
+        ({"identifier": [{"system": "http://songkhoe.vn/c cd"}]}, "Patient.identifier[0].system"),
+        ({"meta": {"lastUpdated": "2024-05-01"}}, "Patient.meta.lastUpdated"),
+        ({"photo": [{"data": "QUJD  " * 40 + "!"}]}, "Patient.photo[0].data"),  # no backtracking
+        ({"photo": [{"size": 2147483648}]}, "Patient.photo[0].size"),
+        (
+            {"contained": [{**BP, "valueQuantity": {"value": float("nan")}}]},
+            "Patient.contained[0].valueQuantity.value",
+        ),
+        (
+            {"extension": [{"url": "http://x", "valueMeta": {"versionId": "v 2"}}]},
+            "Patient.extension[0].valueMeta.versionId",
+        ),
+    ],
+)
+def test_malformed_primitives_name_the_element(changes: dict, expression: str) -> None:
+    assert ("value", (expression,)) in _issues({**PATIENT, **changes})
+
+
+def test_primitive_faults_come_with_the_structural_ones() -> None:
+    """One walk checks both: a bad date is reported beside an unknown element."""
+    assert sorted(_issues({**PATIENT, "colour": "red", "birthDate": "1990-02-30"})) == [
+        ("structure", ("Patient.colour",)),
+        ("value", ("Patient.birthDate",)),
+    ]
+
+
 def test_every_fault_is_reported_at_once() -> None:
     issues = _issues({**PATIENT, "colour": "red", "active": "yes", "name": [{"given": "An"}]})
     assert sorted(expression for _, (expression,) in issues) == [
