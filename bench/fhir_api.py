@@ -2,10 +2,10 @@
 
 For each backend, a fresh database gets a synthetic province of --people people (default
 100,000) through the store, then:
-  ingest   POST /fhir transaction bundles (one person with their history each, urn:uuid
-           references) for --bundles more people; resources/s, with as baseline the same
+  ingest   POST /fhir transaction bundles (urn:uuid references) of --bundle-people people with
+           their history each, --bundles of them; resources/s, with as baseline the same
            resources written by ResourceStore.create_many (no HTTP, no validation, no references
-           to resolve) in the same run;
+           to resolve, no access checks or audit) in the same run;
   search   (as a system client that sees everyone; every request also writes its AuditEvent)
            GET /fhir/Patient?identifier=system|value and
            GET /fhir/Observation?patient=ID&code=LOINC|code for random existing people;
@@ -94,8 +94,10 @@ def timed_gets(client: TestClient, urls: list[str]) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=100000)
-    parser.add_argument("--bundles", type=int, default=200)
+    parser.add_argument("--bundles", type=int, default=20)
+    parser.add_argument("--bundle-people", type=int, default=50)
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default=None)
     args = parser.parse_args()
     extra = list(
         chain.from_iterable(generate(province_code="33", people=args.bundles, seed=99, as_of=AS_OF))
@@ -109,14 +111,17 @@ def main() -> None:
     )
     rng = random.Random(5)
     for name, fresh in backends():
+        if args.backend not in (None, name):
+            continue
         with fresh() as engine:
             store = ResourceStore(engine)
             load(store=store)
             populate(store=store, province_code="24", people=args.people, seed=1, as_of=AS_OF)
             client = TestClient(create_app(store=store))
             create_client(store.engine, client_id="bench", scopes="system/*.*", with_secret=False)
-            token = issue_token(store.engine, scopes="system/*.*", expires_in=timedelta(hours=2),
-                                client_id="bench")
+            token = issue_token(
+                store.engine, scopes="system/*.*", expires_in=timedelta(hours=2), client_id="bench"
+            )
             client.headers["Authorization"] = f"Bearer {token}"
 
             started = time.perf_counter()

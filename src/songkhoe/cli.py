@@ -152,6 +152,7 @@ def serve(host: str | None, port: int | None) -> None:
 
     settings = get_settings()
     store = open_store()
+    store.analyze()
     host, port = host or settings.host, port or settings.port
     click.echo(f"Sống Khỏe is running at http://{host}:{port}/  (Ctrl+C to stop)")
     configure_logging("INFO")

@@ -266,6 +266,7 @@ def restore(store: ResourceStore, path: Path, *, force: bool = False) -> Restore
         _load(writer.conn, path, tables)
         if writer.conn.dialect.name == "postgresql":
             _reset_sequences(writer.conn, [table for table, _columns in tables])
+    store.analyze()
     return RestoreReport(header, counts, time.perf_counter() - started, check_integrity(engine))
 
 

@@ -76,6 +76,7 @@ def import_files(store: ResourceStore, paths: Iterable[Path]) -> ImportReport:
     for path in files:
         report.counts += _import_file(store, path)
         report.files += 1
+    store.analyze()
     report.seconds = time.perf_counter() - started
     return report
 

@@ -362,6 +362,8 @@ def _condition(
         )
     if drives:
         return ids.in_(select(table.c.res_id).where(*conditions))
+    # checked per candidate through the resource's own index rows, which the planner picks once
+    # it has statistics (ResourceStore.analyze)
     return exists().where(table.c.res_id == ids, *conditions)
 
 

@@ -360,6 +360,16 @@ class ResourceStore:
             for r in rows
         ]
 
+    def analyze(self) -> None:
+        """Refresh the query planner's statistics, after a bulk load or at start-up: without
+        them SQLite cannot tell that a resource id is more selective than a common code.
+        SQLite samples (analysis_limit, https://sqlite.org/lang_analyze.html#approx) so this
+        stays quick on a large database."""
+        with self.engine.begin() as conn:
+            if self.engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA analysis_limit=2000")
+            conn.exec_driver_sql("ANALYZE")
+
     def count_by_type(self) -> dict[str, int]:
         """Number of live (current, not deleted) resources of each type."""
         with self.engine.connect() as conn:

@@ -39,4 +39,5 @@ def populate(
             done_resources += len(batch)
             if progress is not None:
                 progress(done_people, done_resources)
+    store.analyze()
     return SynthReport(done_people, done_resources, time.perf_counter() - started)
