@@ -6,6 +6,7 @@ Every error the user can fix (bad input, unreachable database) ends with one lin
 
 import sys
 from datetime import date
+from pathlib import Path
 
 import click
 import orjson
@@ -32,6 +33,7 @@ USER_ERRORS = (
     UnknownSearchParameter,
 )
 USAGE_EXIT = 2
+DEMO_ACCOUNTS = Path("var/demo-accounts.txt")
 
 
 class CommandError(click.ClickException):
@@ -166,6 +168,7 @@ def serve(host: str | None, port: int | None) -> None:
 @click.pass_context
 def demo(ctx: click.Context, province_code: str, people: int, seed: int) -> None:
     """Set up the database, synthesise a province if it holds nobody yet, and serve."""
+    from songkhoe.auth.demo import ensure_demo_accounts
     from songkhoe.places.catalog import province
 
     province(province_code)
@@ -173,6 +176,12 @@ def demo(ctx: click.Context, province_code: str, people: int, seed: int) -> None
     places_service.load(store=store)
     if store.count_by_type().get("Patient", 0) == 0:
         _synthesise(store, province_code, people, seed, date.today())
+    accounts_file = DEMO_ACCOUNTS
+    accounts = ensure_demo_accounts(store, province_code=province_code, path=accounts_file)
+    if accounts:
+        click.echo(f"Log in with a demo account (username, password; kept in {accounts_file}):")
+        for line in accounts:
+            click.echo(f"  {line}")
     ctx.invoke(serve)
 
 

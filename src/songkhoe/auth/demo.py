@@ -1,0 +1,66 @@
+"""Demo accounts for `songkhoe demo`: one per kind of user, over the synthetic province.
+
+Passwords are random, written once to a file only its owner can read, and shown at every start
+of the demo so that whoever runs it can log in. Never for a real deployment: real accounts come
+from `songkhoe users create`.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from songkhoe.auth.service import create_user
+from songkhoe.db.tables import app_user, idx_reference
+from songkhoe.fhir.store import ResourceStore
+from songkhoe.places.catalog import communes
+
+
+def _busiest_commune(store: ResourceStore, province_code: str) -> str:
+    """The commune (code) of the province's station that manages the most people."""
+    with store.engine.connect() as conn:
+        station = conn.execute(
+            select(idx_reference.c.target_id)
+            .where(idx_reference.c.res_type == "Patient", idx_reference.c.param == "organization")
+            .group_by(idx_reference.c.target_id)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).scalar()
+    if station is None:
+        return communes(province_code)[0].code
+    return station.removeprefix("tyt-")
+
+
+def ensure_demo_accounts(store: ResourceStore, *, province_code: str, path: Path) -> list[str]:
+    """Create the demo accounts if there are no accounts yet; returns the lines of `path`
+    (username, role, place, password), or [] when the database has other, real accounts."""
+    with store.engine.connect() as conn:
+        users = conn.execute(select(func.count()).select_from(app_user)).scalar_one()
+    if users and path.exists():
+        return path.read_text().splitlines()
+    if users:
+        return []
+    commune_code = _busiest_commune(store, province_code)
+    accounts = [
+        ("admin", "admin", "national"),
+        ("yte.xa", "commune_health_worker", f"commune:{commune_code}"),
+        ("bacsi", "doctor", f"province:{province_code}"),
+        ("quanly", "provincial_manager", f"province:{province_code}"),
+    ]
+    lines = []
+    for username, role, place in accounts:
+        password = secrets.token_urlsafe(9)
+        create_user(
+            store.engine,
+            username=username,
+            password=password,
+            role=role,
+            place=place,
+            full_name=username,
+        )
+        lines.append(f"{username:10} {password:14} {role} ({place})")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    os.chmod(path, 0o600)
+    return lines
