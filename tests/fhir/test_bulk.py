@@ -22,7 +22,7 @@ from songkhoe.fhir.bulk import (
 from songkhoe.fhir.commands import fhir
 from songkhoe.fhir.outcomes import FhirError
 
-SYNTHEA = Path(__file__).parents[3] / "shared" / "data" / "fhir" / "synthea-sample"
+SYNTHEA = Path(__file__).with_name("data") / "synthea_alberto_atencio.json"
 FILES_URL = "https://songkhoe.example/fhir/$export-files"
 
 
@@ -246,10 +246,9 @@ def test_bulk_export_refuses_bad_parameters_and_paths(store, tmp_path):
         assert caught.value.status == 404
 
 
-@pytest.mark.skipif(not SYNTHEA.is_dir(), reason=f"no Synthea sample at {SYNTHEA}")
-def test_synthea_transaction_bundles_import_with_every_reference_resolved(store):
+def test_synthea_transaction_bundle_imports_with_every_reference_resolved(store):
     report = import_files(store, [SYNTHEA])
-    assert report.files == 8
+    assert report.files == 1 and report.resources == 76
     stored = live_resources(store)
     assert len(stored) == report.resources
     keys = {(r["resourceType"], r["id"]) for r in stored}

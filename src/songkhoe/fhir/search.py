@@ -484,10 +484,14 @@ def included(
 def compartment(conn: Connection, patient_id: str, request: SearchRequest) -> list[dict]:
     """The visible resources that reference the patient through any reference parameter: the
     Patient compartment (http://hl7.org/fhir/R4/compartmentdefinition-patient.html) as
-    indexed here."""
+    indexed here; the record, not the audit trail of who read it (no AuditEvents)."""
     rows = conn.execute(
         select(idx_reference.c.res_type, idx_reference.c.res_id)
-        .where(idx_reference.c.target_type == "Patient", idx_reference.c.target_id == patient_id)
+        .where(
+            idx_reference.c.target_type == "Patient",
+            idx_reference.c.target_id == patient_id,
+            idx_reference.c.res_type != "AuditEvent",
+        )
         .distinct()
     )
     return _fetch(conn, {(t, i) for t, i in rows} - {("Patient", patient_id)}, request)
