@@ -21,8 +21,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 
 bench: $(STAMP)
-	$(PY) bench/synth_rate.py
-	$(PY) bench/store_insert_rate.py
+	cd bench && ../$(PY) store_insert_rate.py
+	cd bench && ../$(PY) validation_rate.py
+	cd bench && ../$(PY) synth_rate.py
+	cd bench && ../$(PY) fhir_api.py
 
 clean:
 	rm -rf $(VENV) var
