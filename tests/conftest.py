@@ -9,6 +9,8 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 os.environ.setdefault("SONGKHOE_ARGON2_MEMORY_KIB", "1024")  # fast hashes; production: 64 MiB
 os.environ["SONGKHOE_RATE_LIMIT_PER_MINUTE"] = "0"  # rate limiting: tests/web/test_hardening.py
@@ -35,7 +37,13 @@ BACKENDS = [
 ]
 
 
-def _postgres_test_database() -> Iterator[str]:
+@contextmanager
+def new_database(kind: str, folder: Path) -> Iterator[str]:
+    """The URL of a new, empty database: a SQLite file in `folder`, or a database of its own on
+    the PostgreSQL server, dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / f'{uuid.uuid4().hex[:8]}.db'}"
+        return
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     name = f"songkhoe_test_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
@@ -51,10 +59,14 @@ def _postgres_test_database() -> Iterator[str]:
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request, tmp_path_factory) -> Iterator[str]:
     """A migrated, empty database on each backend, for the whole session."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'songkhoe.db'}"
-    else:
-        yield from _postgres_test_database()
+    with new_database(request.param, tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture
+def new_database_url(tmp_path: Path):
+    """`new_database_url(kind)`: a context manager giving the URL of a new, empty database."""
+    return lambda kind: new_database(kind, tmp_path)
 
 
 @pytest.fixture(scope="session")

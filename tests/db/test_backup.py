@@ -8,15 +8,13 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
 import pytest
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, select
 
 from songkhoe.db import backup as backup_module
 from songkhoe.db.backup import BackupError, backup, restore, verify
@@ -28,29 +26,11 @@ from songkhoe.fhir.store import TABLES, ResourceNotFound, ResourceStore, utc_now
 POSTGRES_URL = os.environ.get("SONGKHOE_TEST_POSTGRES_URL")
 
 
-@contextmanager
-def _new_database(kind: str, tmp_path: Path) -> Iterator[str]:
-    """The URL of a new, empty database (no tables) of the given backend."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp_path / f'{uuid.uuid4().hex[:8]}.db'}"
-        return
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"songkhoe_restore_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture
-def fresh(database_url: str, tmp_path: Path) -> Iterator[ResourceStore]:
+def fresh(database_url: str, new_database_url) -> Iterator[ResourceStore]:
     """A store over a new database of the same backend as `store`, with no tables yet."""
     kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
-    with _new_database(kind, tmp_path) as url:
+    with new_database_url(kind) as url:
         engine = make_engine(url)
         yield ResourceStore(engine)
         engine.dispose()
@@ -201,11 +181,11 @@ def test_an_older_backup_takes_the_database_back_to_its_revision(store, fresh, t
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="SONGKHOE_TEST_POSTGRES_URL is not set")
-def test_sqlite_backup_restores_into_postgresql_and_back(tmp_path):
+def test_sqlite_backup_restores_into_postgresql_and_back(tmp_path, new_database_url):
     with (
-        _new_database("sqlite", tmp_path) as sqlite_url,
-        _new_database("postgresql", tmp_path) as postgres_url,
-        _new_database("sqlite", tmp_path) as again_url,
+        new_database_url("sqlite") as sqlite_url,
+        new_database_url("postgresql") as postgres_url,
+        new_database_url("sqlite") as again_url,
     ):
         engines = [make_engine(url) for url in (sqlite_url, postgres_url, again_url)]
         source, postgres, again = (ResourceStore(engine) for engine in engines)

@@ -73,8 +73,24 @@ def _person_query(text: str) -> list[tuple[str, str]]:
     return [("name", word) for word in text.split()]
 
 
+class RecordRefused(Exception):
+    def __init__(self, status: int, key: str) -> None:
+        self.status, self.key = status, key
+
+
 def build_router(store: ResourceStore) -> APIRouter:
     router = APIRouter(include_in_schema=False)
+
+    def open_record(caller: Caller, patient_id: str, resource_type: str) -> dict:
+        """A person's record (audited), if the caller may read `resource_type` about them."""
+        try:
+            caller.access.require(resource_type, "read")
+            return caller.readable("read", store.read("Patient", patient_id))
+        except FhirError as exc:
+            key = "forbidden" if exc.status == 403 else "not_found"
+            raise RecordRefused(exc.status, key) from None
+        except LookupError:
+            raise RecordRefused(404, "not_found") from None
 
     def caller_for(request: Request) -> tuple[Caller, str] | None:
         session = current_session(store, request)
@@ -187,13 +203,9 @@ def build_router(store: ResourceStore) -> APIRouter:
             return RedirectResponse("/login", 303)
         caller, csrf = found
         try:
-            caller.access.require("Patient", "read")
-            patient = caller.readable("read", store.read("Patient", patient_id))
-        except FhirError as exc:
-            message = "forbidden" if exc.status == 403 else "not_found"
-            return page(request, "message.html", caller, csrf, exc.status, message=message)
-        except LookupError:
-            return page(request, "message.html", caller, csrf, 404, message="not_found")
+            patient = open_record(caller, patient_id, "Patient")
+        except RecordRefused as refused:
+            return page(request, "message.html", caller, csrf, refused.status, message=refused.key)
 
         def latest(resource_type: str, *items: tuple[str, str]) -> list[dict]:
             query = parse_query(resource_type, [("subject", f"Patient/{patient_id}"), *items])
@@ -227,13 +239,9 @@ def build_router(store: ResourceStore) -> APIRouter:
             return RedirectResponse("/login", 303)
         caller, csrf = found
         try:
-            caller.access.require("AuditEvent", "read")
-            caller.readable("read", store.read("Patient", patient_id))
-        except FhirError as exc:
-            message = "forbidden" if exc.status == 403 else "not_found"
-            return page(request, "message.html", caller, csrf, exc.status, message=message)
-        except LookupError:
-            return page(request, "message.html", caller, csrf, 404, message="not_found")
+            open_record(caller, patient_id, "AuditEvent")
+        except RecordRefused as refused:
+            return page(request, "message.html", caller, csrf, refused.status, message=refused.key)
         items = [("patient", patient_id), ("_sort", "-date"), ("_count", "200")]
         query = parse_query("AuditEvent", items)
         query.restrict = caller.access.restriction
