@@ -342,3 +342,112 @@ def test_client_credentials_grant(world):
     assert wrong.json()["error"] == "invalid_client"
     too_much = client.post("/auth/token", data={**form, "scope": "system/*.*"})
     assert too_much.status_code == 400
+
+
+def test_conditional_matches_in_a_bundle_see_only_the_callers_people(world):
+    store, _, users = world
+    worker = users["worker"][1]
+    obs = {k: v for k, v in reading("x", "home1").items() if k != "id"}
+
+    def with_focus(query: str) -> dict:
+        return {"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": {**obs, "focus": [{"reference": query}]},
+             "request": {"method": "POST", "url": "Observation"}}]}
+
+    elsewhere = worker.post("", with_focus("Patient?_id=far1"))
+    nobody = worker.post("", with_focus("Patient?_id=no-such-person"))
+    assert elsewhere.status_code == nobody.status_code == 412
+    assert elsewhere.json()["issue"][0]["diagnostics"].replace("far1", "?") == nobody.json()[
+        "issue"][0]["diagnostics"].replace("no-such-person", "?")
+    twin = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": person("ignored", HOME), "request": {
+            "method": "POST", "url": "Patient", "ifNoneExist": "_id=far1"}}]}
+    answer = worker.post("", twin).json()["entry"][0]["response"]
+    assert answer["status"] == "201 Created" and "far1" not in answer["location"]
+
+
+def test_a_deleted_record_cannot_be_taken_over(world):
+    store, _, users = world
+    worker, admin = users["worker"][1], users["admin"][1]
+    assert admin.delete("Patient/next1").status_code == 204
+    assert worker.put("Patient/next1", person("next1", HOME)).status_code == 404
+    assert worker.get("Patient/next1/_history").status_code == 404
+    assert worker.get("Patient/next1").status_code == 404, "not 410: no hint it existed"
+    assert admin.get("Patient/next1").status_code == 410
+
+
+def test_audit_events_show_only_the_callers_people_and_no_search_terms(world):
+    store, _, users = world
+    worker, admin = users["worker"][1], users["admin"][1]
+    admin.get("Patient", identifier="027099999999")  # finds nobody: an event about nobody
+    worker.get("Patient", name="nguyen")
+    assert admin.get("AuditEvent").json()["total"] >= 2
+    seen = worker.get("AuditEvent", _count="100").json()
+    for entry in seen.get("entry", []):
+        event = entry["resource"]
+        assert all("query" not in e for e in event.get("entity", []))
+        people = {e["what"]["reference"] for e in event["entity"] if "what" in e}
+        assert people and people <= {"Patient/home1", "Patient/home2"}
+    admin_view = admin.get("AuditEvent", _count="100").json()["entry"]
+    assert any("query" in e for x in admin_view for e in x["resource"].get("entity", []))
+
+
+def test_included_and_exported_types_need_their_own_scope(world):
+    store, client, users = world
+    worker_id = users["worker"][0]
+    token = issue_token(store.engine, scopes="user/Observation.read",
+                        expires_in=timedelta(hours=1), user_id=worker_id)
+    api = Api(client, token)
+    assert api.ids("Observation", _include="Observation:subject") == ["o-home1"]
+    create_client(store.engine, client_id="patients-only", scopes="system/Patient.read",
+                  with_secret=False)
+    exporter = Api(client, issue_token(store.engine, scopes="system/Patient.read",
+                                       expires_in=timedelta(hours=1), client_id="patients-only"))
+    headers = {"Prefer": "respond-async"}
+    assert client.get("/fhir/$export", params={"_type": "Observation"},
+                      headers={**exporter.headers, **headers}).status_code == 403
+    assert client.get("/fhir/$export", headers={**exporter.headers, **headers}).status_code == 403
+
+
+def test_refused_writes_are_audited(world):
+    store, _, users = world
+    worker_id, worker = users["worker"]
+    theirs = {k: v for k, v in reading("x", "next1").items() if k != "id"}
+    assert worker.post("Observation", theirs).status_code == 403
+    refused = [e for e in audit_events(store)
+               if e["outcome"] == "4" and e["subtype"][0]["code"] == "create"]
+    assert refused and refused[0]["agent"][0]["who"]["identifier"]["value"] == worker_id
+
+
+def test_reference_data_cannot_be_claimed_by_naming_a_person(world):
+    worker = world[2]["worker"][1]
+    claimed = {"resourceType": "Location", "id": "loc1", "name": "Của tôi",
+               "extension": [{"url": "https://example.org/x",
+                              "valueReference": {"reference": "Patient/home1"}}]}
+    assert worker.put("Location/loc1", claimed).status_code == 403
+
+
+def test_a_person_can_only_be_linked_to_visible_people(world):
+    worker = world[2]["worker"][1]
+    linked = person("home2", HOME)
+    linked["link"] = [{"other": {"reference": "Patient/far1"}, "type": "seealso"}]
+    assert worker.put("Patient/home2", linked).status_code == 403
+
+
+def test_sharing_a_record_needs_to_see_it_and_is_audited(world):
+    store, _, users = world
+    from songkhoe.auth.audit import RequestContext
+    from songkhoe.auth.caller import Caller
+    from songkhoe.auth.service import user_principal
+    from songkhoe.fhir.outcomes import FhirError
+
+    worker_id, specialist_id = users["worker"][0], users["specialist"][0]
+    caller = Caller(store, user_principal(store.engine, worker_id), RequestContext("10.0.0.1"))
+    caller.share(user_id=specialist_id, patient_id="home1", reason="Hội chẩn",
+                 basis="ServiceRequest/sr1")
+    assert users["specialist"][1].ids("Patient") == ["home1"]
+    with pytest.raises(FhirError) as refused:
+        caller.share(user_id=specialist_id, patient_id="far1", reason="x")
+    assert refused.value.status == 404
+    shared = [e for e in audit_events(store) if "shared with" in e.get("outcomeDesc", "")]
+    assert len(shared) == 1 and "Hội chẩn" in shared[0]["outcomeDesc"]

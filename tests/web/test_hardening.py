@@ -36,6 +36,10 @@ def tiny_app(*, max_body_bytes: int = 1000, rate_limit_per_minute: int = 0) -> F
     def things() -> dict:
         return {"things": []}
 
+    @app.get("/static/app.css")
+    def stylesheet() -> str:
+        return "body {}"
+
     @app.get("/healthz")
     def healthz() -> dict:
         return {"status": "ok"}
@@ -82,11 +86,12 @@ def test_security_headers_on_every_response(path):
     assert "strict-transport-security" not in response.headers  # plain http
 
 
-def test_health_data_is_not_cached_but_pages_may_be():
+def test_nothing_but_static_files_is_cached():
     client = TestClient(tiny_app())
     assert client.get("/api/things").headers["cache-control"] == "no-store"
     assert client.get("/fhir/Patient/boom").headers["cache-control"] == "no-store"
-    assert "cache-control" not in client.get("/page").headers
+    assert client.get("/page").headers["cache-control"] == "no-store"
+    assert "cache-control" not in client.get("/static/app.css").headers
 
 
 def test_hsts_over_https_only():

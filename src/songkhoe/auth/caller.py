@@ -1,13 +1,18 @@
 """The authenticated caller of one request (API or UI): their access rights, where the request
 came from, and the audit trail of what they read and write."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from songkhoe.auth.audit import RequestContext, audit_event, record
 from songkhoe.auth.guard import AccessGuard, not_found
 from songkhoe.auth.models import Principal
-from songkhoe.auth.policy import Access, patients_referenced
-from songkhoe.fhir.store import ResourceStore
+from songkhoe.auth.policy import Access, last_content, patients_referenced
+from songkhoe.auth.service import grant_access
+from songkhoe.fhir.outcomes import FhirError
+from songkhoe.fhir.store import ResourceGone, ResourceStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +36,7 @@ class Caller:
         *,
         outcome: str = "success",
         query: str | None = None,
+        description: str | None = None,
     ) -> None:
         event = audit_event(
             principal=self.principal,
@@ -39,21 +45,79 @@ class Caller:
             outcome=outcome,
             references=list(dict.fromkeys(references)),
             query=query,
+            description=description,
         )
         record(self.store, event)
+
+    def share(
+        self,
+        *,
+        user_id: str,
+        patient_id: str,
+        reason: str,
+        basis: str | None = None,
+        expires_in: timedelta | None = None,
+    ) -> None:
+        """Share a person's record with one user under a recorded reason (Decree 13/2023,
+        art. 11): only a record the caller can see, and audited."""
+        self.read("operation", "Patient", patient_id)
+        grant_access(
+            self.store.engine,
+            user_id=user_id,
+            patient_id=patient_id,
+            reason=reason,
+            basis=basis,
+            granted_by=self.principal.id,
+            expires_in=expires_in,
+        )
+        self.audit(
+            "operation",
+            [f"Patient/{patient_id}", *([basis] if basis else [])],
+            description=f"record shared with user {user_id}: {reason}",
+        )
 
     def audit_found(self, interaction: str, found: list[dict], query: str) -> None:
         """Audit a search: the people whose data it returned, and the query."""
         people = sorted({f"Patient/{p}" for r in found for p in patients_referenced(r)})
         self.audit(interaction, people, query=query)
 
+    @contextmanager
+    def refusals(self, interaction: str, references: list[str]) -> Iterator[None]:
+        """Audit a write that the access policy refuses (its own AuditEvent went down with the
+        rolled-back transaction)."""
+        try:
+            yield
+        except FhirError as exc:
+            if exc.status in (403, 404):
+                self.audit(interaction, references, outcome="refused")
+            raise
+
+    def read(self, interaction: str, resource_type: str, resource_id: str) -> dict:
+        """The live resource, audited; a deleted one answers 410 only to whoever could see it
+        (others get the same 404 as for an id that never existed)."""
+        try:
+            return self.readable(interaction, self.store.read(resource_type, resource_id))
+        except ResourceGone:
+            with self.store.engine.connect() as conn:
+                last = last_content(conn, resource_type, resource_id)
+            if last is None:
+                raise not_found(resource_type, resource_id) from None
+            self.readable(interaction, last)  # 404 for whoever could not have seen it
+            raise
+
     def readable(self, interaction: str, content: dict) -> dict:
         """The resource if the caller may see it, audited either way; a 404 FhirError if not."""
-        ref = f"{content['resourceType']}/{content['id']}"
-        people = sorted(f"Patient/{p}" for p in patients_referenced(content))
+        return self.readable_all(interaction, [content])[0]
+
+    def readable_all(self, interaction: str, versions: list[dict]) -> list[dict]:
+        """Versions of one resource, if the caller may see every one of them (a record may have
+        moved between communes), in one AuditEvent either way; a 404 FhirError if not."""
+        first = versions[0]
+        ref = f"{first['resourceType']}/{first['id']}"
+        people = sorted({f"Patient/{p}" for v in versions for p in patients_referenced(v)})
         with self.store.engine.connect() as conn:
-            visible = self.access.can_see(conn, content)
+            visible = all(self.access.can_see(conn, v) for v in versions)
         self.audit(interaction, [ref, *people], outcome="success" if visible else "refused")
         if not visible:
-            raise not_found(content["resourceType"], content["id"])
-        return content
+            raise not_found(first["resourceType"], first["id"])
+        return [self.access.present(v) for v in versions]

@@ -61,6 +61,41 @@ def users_create(
     click.echo(f"user {username} created ({role}, {place})")
 
 
+@users.command("grant")
+@click.argument("username")
+@click.option("--patient", "patient_id", required=True, help="The Patient id to share.")
+@click.option("--reason", required=True, help="Why, e.g. 'Hội chẩn tim mạch'.")
+@click.option("--basis", help="The consultation or referral, e.g. ServiceRequest/123.")
+@click.option("--expires", default="30d", show_default=True, callback=_duration)
+def users_grant(
+    username: str, patient_id: str, reason: str, basis: str | None, expires: timedelta
+) -> None:
+    """Share one person's record with a user (a specialist) under a recorded reason."""
+    from songkhoe.auth.audit import RequestContext
+    from songkhoe.auth.caller import Caller
+    from songkhoe.auth.models import Place, Principal, parse_scopes
+    from songkhoe.auth.service import user_id_of
+    from songkhoe.cli import open_store
+
+    store = open_store()
+    operator = Principal(
+        "client",
+        "songkhoe-cli",
+        "songkhoe-cli",
+        None,
+        Place("national"),
+        parse_scopes("system/*.*"),
+    )
+    Caller(store, operator, RequestContext(None, "TREAT")).share(
+        user_id=user_id_of(store.engine, username),
+        patient_id=patient_id,
+        reason=reason,
+        basis=basis,
+        expires_in=expires,
+    )
+    click.echo(f"Patient/{patient_id} shared with {username} for {expires} ({reason})")
+
+
 @click.group()
 def clients() -> None:
     """Other systems that use the API (OAuth 2.0 clients)."""
@@ -101,12 +136,24 @@ def token_create(
     patient_id: str | None,
 ) -> None:
     """Print a bearer token (as the last line)."""
-    from songkhoe.auth.service import create_client, issue_token, known_client, user_id_of
+    from songkhoe.auth.policy import Access
+    from songkhoe.auth.service import (
+        create_client,
+        issue_token,
+        known_client,
+        user_id_of,
+        user_principal,
+    )
     from songkhoe.cli import CommandError, open_store
 
     if (client_id is None) == (username is None):
         raise CommandError("give exactly one of --client NAME or --user USERNAME")
     engine = open_store().engine
+    user_id = user_id_of(engine, username) if username else None
+    if user_id is not None and patient_id is not None:
+        with engine.connect() as conn:
+            if not Access(user_principal(engine, user_id)).check_people(conn, {patient_id}):
+                raise CommandError(f"{username} may not see Patient/{patient_id}")
     if client_id is not None and not known_client(engine, client_id):
         create_client(engine, client_id=client_id, scopes=scopes, with_secret=False)
         click.echo(f"client {client_id} registered with scopes {scopes}", err=True)
@@ -115,7 +162,7 @@ def token_create(
         scopes=scopes,
         expires_in=expires,
         client_id=client_id,
-        user_id=user_id_of(engine, username) if username else None,
+        user_id=user_id,
         patient_id=patient_id,
     )
     click.echo(f"expires in {expires}; send as 'Authorization: Bearer TOKEN'", err=True)

@@ -1,13 +1,22 @@
 """The write guard of a FHIR request: access control on every write (and bundle read) of a
-transaction, and the AuditEvent of the transaction written inside it, so the trail is complete
-exactly when the data is (all or nothing)."""
+transaction, and the AuditEvent of the transaction written inside it, committed with the data
+(all or nothing); a refused write is audited apart (Caller.refusals)."""
 
 from sqlalchemy import Connection
 
 from songkhoe.auth.audit import RequestContext, audit_event
-from songkhoe.auth.policy import Access, live_content, patients_referenced
+from songkhoe.auth.policy import Access, last_content, patients_referenced
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import Writer
+
+
+def _reference_data(resource_type: str) -> FhirError:
+    return FhirError.single(
+        403,
+        "forbidden",
+        f"{resource_type} names no person: shared reference data, changed only by callers who "
+        "see everyone",
+    )
 
 
 def not_found(resource_type: str, resource_id: str) -> FhirError:
@@ -34,30 +43,38 @@ class AccessGuard:
     ) -> None:
         access = self.access
         access.require(resource_type, "read" if action == "read" else "write")
-        if action in ("update", "delete"):
-            existing = live_content(conn, resource_type, resource_id)
-            if existing is not None and not access.can_see(conn, existing):
+        if action == "read":
+            if content is None or not access.can_see(conn, content):
                 raise not_found(resource_type, resource_id)
-        if content is not None:
-            people = patients_referenced(content)
-            if action == "read":
-                if not access.can_see(conn, content):
+            self._note(resource_type, resource_id, patients_referenced(content))
+            return
+        if action in ("update", "delete"):  # also a deleted record: an update would revive it
+            existing = last_content(conn, resource_type, resource_id)
+            if existing is not None:
+                if not access.can_see(conn, existing):
                     raise not_found(resource_type, resource_id)
-            elif resource_type == "Patient":
+                if not patients_referenced(existing) and not access.unrestricted:
+                    raise _reference_data(resource_type)
+        people = patients_referenced(content) if content is not None else set()
+        if content is not None:
+            if resource_type == "Patient":
                 access.check_station(content)
                 self.new_patients.add(resource_id)
-            elif not people and not (access.unrestricted or access.principal.kind == "client"):
-                raise FhirError.single(
-                    403,
-                    "forbidden",
-                    f"{resource_type} is shared reference data: only administrators change it",
-                )
-            elif not access.check_people(conn, people - self.new_patients):
+            elif not people and not access.unrestricted:
+                raise _reference_data(resource_type)
+            others = people - {resource_id} - self.new_patients
+            if not access.check_people(conn, others):
                 raise FhirError.single(
                     403, "forbidden", f"{resource_type} refers to a person outside your place"
                 )
-            self.references += sorted(f"Patient/{p}" for p in people if p != resource_id)
+        self._note(resource_type, resource_id, people)
+
+    def _note(self, resource_type: str, resource_id: str, people: set[str]) -> None:
+        self.references += sorted(f"Patient/{p}" for p in people if p != resource_id)
         self.references.append(f"{resource_type}/{resource_id}")
+
+    def visible(self, resource_type: str, rows) -> object | None:
+        return self.access.restriction(resource_type, rows)
 
     def finish(self, writer: Writer) -> None:
         if not self.references:

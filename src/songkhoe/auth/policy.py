@@ -4,14 +4,17 @@
 - Commune health workers, doctors and radiologists see the people managed by the commune health
   stations of their place (a commune; a province; a facility counts as its commune for a commune
   station and as its province otherwise), plus the people shared with them by a grant.
-- A specialist sees only the people shared with them (a consultation or referral assigned to
-  them, `service.grant_access`, with its recorded reason).
+- A specialist sees only the people shared with them under a recorded reason (`Caller.share`,
+  `songkhoe users grant`; the consultation and referral flows will call it).
 - District and provincial managers see aggregates and places, not people, unless granted
   person-level access (`can_see_names`).
 - A token with patient/ scopes sees one person only.
-A resource is "about" the people it references (any reference parameter to a Patient); one that
-references no person (a Location, an Organization) is readable by every authenticated caller and
-writable by administrators and system clients only. AuditEvents are never written through the API.
+A resource is about the people it references (`Patient/id`). A resource of a type that can refer
+to a person (`person_linked_types`) is visible when every person it names is visible, and, if it
+names nobody, only to callers who see everyone. Shared reference data (Locations, Organizations,
+Practitioners) is readable by every authenticated caller and changed only by callers who see
+everyone. AuditEvents are never written through the API; their search terms are shown only to
+callers who see everyone.
 """
 
 import re
@@ -19,7 +22,18 @@ from datetime import UTC, datetime
 from functools import cache
 
 import orjson
-from sqlalchemy import Connection, Select, exists, false, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from songkhoe.auth.models import MANAGERS, Place, Principal, Role
 from songkhoe.db.tables import access_grant, idx_reference, resource
@@ -144,25 +158,28 @@ class Access:
 
     def restriction(self, resource_type: str, rows) -> object | None:
         """The SQL condition on `rows` (the resource table or an alias) that keeps what this
-        principal may see of a type; None when nothing is hidden."""
+        principal may see of a type; None when nothing is hidden. The same rule as `can_see`:
+        a resource of a person-linked type is visible when it names at least one person and
+        every person it names is visible."""
         allowed = self.allowed_patients()
-        if allowed is None:
+        if allowed is None or resource_type not in person_linked_types():
             return None
         if resource_type == "Patient":
             return rows.c.res_id.in_(allowed)
-        in_scope, any_patient = idx_reference.alias(), idx_reference.alias()
-        return or_(
+        named, hidden = idx_reference.alias(), idx_reference.alias()
+        return and_(
             rows.c.res_id.in_(
-                select(in_scope.c.res_id).where(
-                    in_scope.c.res_type == resource_type,
-                    in_scope.c.target_type == "Patient",
-                    in_scope.c.target_id.in_(allowed),
+                select(named.c.res_id).where(
+                    named.c.res_type == resource_type,
+                    named.c.target_type == "Patient",
+                    named.c.target_id.in_(allowed),
                 )
             ),
             ~exists().where(
-                any_patient.c.res_type == resource_type,
-                any_patient.c.res_id == rows.c.res_id,
-                any_patient.c.target_type == "Patient",
+                hidden.c.res_type == resource_type,
+                hidden.c.res_id == rows.c.res_id,
+                hidden.c.target_type == "Patient",
+                hidden.c.target_id.not_in(allowed),
             ),
         )
 
@@ -182,7 +199,25 @@ class Access:
         return seen == len(patient_ids)
 
     def can_see(self, conn: Connection, content: dict) -> bool:
-        return self.check_people(conn, patients_referenced(content))
+        """Whether the principal may see this resource: every person it names is visible, and a
+        resource of a person-linked type that names nobody (a reference by identifier or absolute
+        URL only) is for callers who see everyone."""
+        people = patients_referenced(content)
+        if not people and content.get("resourceType") in person_linked_types():
+            return self.unrestricted
+        return self.check_people(conn, people)
+
+    def sees_all_types(self) -> bool:
+        scopes = self.principal.scopes
+        return any(s.resource_type == "*" and s.access in ("read", "*") for s in scopes)
+
+    def present(self, content: dict) -> dict:
+        """The resource as this principal may receive it: an AuditEvent's query (the search
+        terms, often names or card numbers) only for callers who see everyone."""
+        if content.get("resourceType") != "AuditEvent" or self.unrestricted:
+            return content
+        entities = [e for e in content.get("entity", []) if "query" not in e]
+        return {**content, "entity": entities}
 
     def check_station(self, content: dict) -> None:
         """A Patient may only be registered with (or moved to) a station of the caller's place."""
@@ -197,13 +232,15 @@ class Access:
             )
 
 
-def live_content(conn: Connection, resource_type: str, resource_id: str) -> dict | None:
-    row = conn.execute(
-        select(resource.c.content).where(
+def last_content(conn: Connection, resource_type: str, resource_id: str) -> dict | None:
+    """The latest version that has content: the live one, or the one before a deletion."""
+    return conn.execute(
+        select(resource.c.content)
+        .where(
             resource.c.res_type == resource_type,
             resource.c.res_id == resource_id,
-            resource.c.is_current,
             ~resource.c.deleted,
         )
-    ).first()
-    return None if row is None else row.content
+        .order_by(resource.c.version.desc())
+        .limit(1)
+    ).scalar()

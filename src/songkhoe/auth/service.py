@@ -169,28 +169,35 @@ def _throttled(conn, username: str, address: str) -> bool:
 
 def authenticate(engine: Engine, *, username: str, password: str, address: str) -> Principal:
     """The user with these credentials. After 5 failures for one username, or 20 from one
-    address, within 15 minutes, logins are refused (LoginThrottled) until the window passes."""
-    with engine.begin() as conn:
-        if _throttled(conn, username, address):
-            raise LoginThrottled("too many failed logins; try again in 15 minutes")
-        row = conn.execute(
-            select(app_user).where(app_user.c.username == username, app_user.c.active)
-        ).first()
-        try:
-            HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
-            verified = row is not None
-        except VerificationError:
-            verified = False
-        if verified:
-            conn.execute(delete(login_failure).where(login_failure.c.username == username))
-        else:  # recorded and committed before the error is raised
-            conn.execute(
-                insert(login_failure).values(
-                    username=username[:64], address=address[:64], at=_stamp(_now())
-                )
-            )
+    address, within 15 minutes, logins are refused (LoginThrottled) until the window passes.
+
+    Each attempt is counted before the (slow) password check, in a short write transaction, so
+    parallel guesses cannot all slip under the limit; a success then clears the count."""
+    attempt = {"username": username[:64], "address": address[:64], "at": _stamp(_now())}
+    with engine.connect() as conn:
+        conn.execution_options(songkhoe_write=True)  # SQLite: BEGIN IMMEDIATE
+        with conn.begin():
+            if _throttled(conn, username, address):
+                raise LoginThrottled("too many failed logins; try again in 15 minutes")
+            attempt_id = conn.execute(insert(login_failure).values(**attempt)).inserted_primary_key[
+                0
+            ]
+            row = conn.execute(
+                select(app_user).where(app_user.c.username == username, app_user.c.active)
+            ).first()
+    try:
+        HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
+        verified = row is not None
+    except VerificationError:
+        verified = False
     if not verified:
         raise InvalidCredentials("wrong username or password")
+    with engine.begin() as conn:
+        conn.execute(
+            delete(login_failure).where(
+                or_(login_failure.c.username == username, login_failure.c.id == attempt_id)
+            )
+        )
     return _principal_of_user(row)
 
 
@@ -399,6 +406,13 @@ def grant_access(
                 expires=_stamp(now + expires_in) if expires_in else None,
             )
         )
+
+
+def user_principal(engine: Engine, user_id: str) -> Principal:
+    """The principal of an account, with the default scopes of its role."""
+    with engine.connect() as conn:
+        row = conn.execute(select(app_user).where(app_user.c.id == user_id)).one()
+    return _principal_of_user(row)
 
 
 def user_id_of(engine: Engine, username: str) -> str:

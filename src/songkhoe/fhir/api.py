@@ -28,7 +28,7 @@ from songkhoe.fhir.indexing import date_range
 from songkhoe.fhir.outcomes import FhirError, from_exception, operation_outcome
 from songkhoe.fhir.search import InvalidSearch, SearchRequest, parse_query
 from songkhoe.fhir.searchparams import UnknownSearchParameter
-from songkhoe.fhir.store import HistoryEntry, ResourceStore, StoreError
+from songkhoe.fhir.store import HistoryEntry, ResourceGone, ResourceStore, StoreError
 from songkhoe.fhir.validation import validate
 
 FHIR_JSON = "application/fhir+json"
@@ -106,7 +106,7 @@ def _page_link(request: Request, items: list[tuple[str, str]], offset: int) -> s
     return f"{_base(request)}/{request.path_params['resource_type']}?{urlencode(kept)}"
 
 
-def _history_bundle(base: str, entries: list[HistoryEntry]) -> dict:
+def _history_bundle(base: str, entries: list[HistoryEntry], present=lambda r: r) -> dict:
     def entry(e: HistoryEntry) -> dict:
         url = f"{e.resource_type}/{e.id}"
         method = "DELETE" if e.deleted else ("POST" if e.version == 1 else "PUT")
@@ -121,7 +121,7 @@ def _history_bundle(base: str, entries: list[HistoryEntry]) -> dict:
             },
         }
         if e.resource is not None:
-            item["resource"] = e.resource
+            item["resource"] = present(e.resource)
         return item
 
     return {
@@ -187,9 +187,9 @@ def build_router(store: ResourceStore) -> APIRouter:
         bundle = await _body(request)
         if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
             raise FhirError.single(400, "invalid", "POST /fhir takes a Bundle", "resourceType")
-        return fhir_response(
-            process_bundle(store, bundle, base_url=_base(request), guard=caller.guard)
-        )
+        with caller.refusals(bundle.get("type", "transaction"), []):
+            response = process_bundle(store, bundle, base_url=_base(request), guard=caller.guard)
+        return fhir_response(response)
 
     def exporter(request: Request) -> Caller:
         """Export of identifiable data needs an administrator, or a system client with read
@@ -198,7 +198,6 @@ def build_router(store: ResourceStore) -> APIRouter:
         p = caller.principal
         if not (p.is_admin or (p.kind == "client" and caller.access.unrestricted)):
             raise FhirError.single(403, "forbidden", "bulk export needs an administrator")
-        caller.access.require("Patient", "read")
         return caller
 
     @router.get("/$export")
@@ -210,6 +209,11 @@ def build_router(store: ResourceStore) -> APIRouter:
     ) -> Response:
         """Bulk Data kick-off (bulkdata/STU1.0.1/export.html#bulk-data-kick-off-request)."""
         caller = exporter(request)
+        types = _type.split(",") if _type else None
+        if types is None and not caller.access.sees_all_types():
+            raise FhirError.single(403, "forbidden", "exporting every type needs a */read scope")
+        for resource_type in types or []:
+            caller.access.require(resource_type, "read")
         if request.headers.get("prefer") != "respond-async":
             raise FhirError.single(400, "invalid", "$export needs the header Prefer: respond-async")
         if _outputFormat not in NDJSON_FORMATS:
@@ -217,7 +221,7 @@ def build_router(store: ResourceStore) -> APIRouter:
         job_id = bulk.start_export(
             store,
             export_dir=export_dir,
-            types=_type.split(",") if _type else None,
+            types=types,
             since=_since,
             request_url=str(request.url),
         )
@@ -245,18 +249,22 @@ def build_router(store: ResourceStore) -> APIRouter:
 
     @router.get("/$export-files/{job_id}/{name}")
     def export_file(request: Request, job_id: str, name: str) -> Response:
-        exporter(request)
+        caller = exporter(request)
         path = bulk.export_file_path(export_dir, job_id, name)
+        caller.audit("operation", [], query=f"$export-files/{job_id}/{name}")
         return FileResponse(path, media_type="application/fhir+ndjson")
 
     @router.get("/Patient/{patient_id}/$everything")
     def everything(request: Request, patient_id: str) -> Response:
         caller = _caller(store, request)
         caller.access.require("Patient", "read")
-        patient = caller.readable("operation", store.read("Patient", patient_id))
+        patient = caller.read("operation", "Patient", patient_id)
         query = SearchRequest(restrict=caller.access.restriction)
         with store.engine.connect() as conn:
-            others = fhir_search.compartment(conn, patient_id, query)
+            found = fhir_search.compartment(conn, patient_id, query)
+        others = [r for r in found if caller.principal.allows(r["resourceType"], "read")]
+        caller.audit_found("operation", others, f"Patient/{patient_id}/$everything")
+        others = [caller.access.present(r) for r in others]
         base = _base(request)
         entries = [_entry(base, patient, "match")] + [_entry(base, r, "include") for r in others]
         return fhir_response(
@@ -274,7 +282,11 @@ def build_router(store: ResourceStore) -> APIRouter:
             total = fhir_search.count(conn, resource_type, query)
             bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": total}
             matches = [] if query.summary_count else fhir_search.page(conn, resource_type, query)
-            extra = fhir_search.included(conn, resource_type, [i for i, _ in matches], query)
+            extra = [
+                r
+                for r in fhir_search.included(conn, resource_type, [i for i, _ in matches], query)
+                if caller.principal.allows(r["resourceType"], "read")
+            ]
         caller.audit_found(
             "search-type", [r for _, r in matches] + extra, f"{resource_type}?{urlencode(items)}"
         )
@@ -288,8 +300,9 @@ def build_router(store: ResourceStore) -> APIRouter:
             previous = max(0, query.offset - query.count)
             links.append({"relation": "previous", "url": _page_link(request, items, previous)})
         bundle["link"] = links
-        bundle["entry"] = [_entry(base, r, "match") for _, r in matches] + [
-            _entry(base, r, "include") for r in extra
+        present = caller.access.present
+        bundle["entry"] = [_entry(base, present(r), "match") for _, r in matches] + [
+            _entry(base, present(r), "include") for r in extra
         ]
         return fhir_response(bundle)
 
@@ -299,7 +312,10 @@ def build_router(store: ResourceStore) -> APIRouter:
 
     @router.post("/{resource_type}/_search")
     async def search_post(request: Request, resource_type: str) -> Response:
-        form = parse_qsl((await request.body()).decode(), keep_blank_values=True)
+        try:
+            form = parse_qsl((await request.body()).decode(), keep_blank_values=True)
+        except UnicodeDecodeError:
+            raise FhirError.single(400, "structure", "the form is not UTF-8") from None
         return run_search(request, resource_type, list(request.query_params.multi_items()) + form)
 
     @router.get("/{resource_type}/_history")
@@ -344,14 +360,15 @@ def build_router(store: ResourceStore) -> APIRouter:
                 existing = caller.readable("read", found[0])
                 return fhir_response(existing, 200, _version_headers(existing, base))
         body = {k: v for k, v in res.items() if k != "id"}
-        created = store.create(body, guard=caller.guard("create"))
+        with caller.refusals("create", [resource_type]):
+            created = store.create(body, guard=caller.guard("create"))
         return fhir_response(created, 201, _version_headers(created, base))
 
     @router.get("/{resource_type}/{resource_id}")
     def read(request: Request, resource_type: str, resource_id: str) -> Response:
         caller = _caller(store, request)
         caller.access.require(_checked_type(resource_type), "read")
-        res = caller.readable("read", store.read(resource_type, resource_id))
+        res = caller.read("read", resource_type, resource_id)
         return fhir_response(res, headers=_version_headers(res))
 
     @router.put("/{resource_type}/{resource_id}")
@@ -366,7 +383,8 @@ def build_router(store: ResourceStore) -> APIRouter:
             )
         version = _if_match(request)
         try:
-            stored = store.update(res, if_match=version, guard=caller.guard("update"))
+            with caller.refusals("update", [f"{resource_type}/{resource_id}"]):
+                stored = store.update(res, if_match=version, guard=caller.guard("update"))
         except Exception as exc:
             error = from_exception(exc)
             if version is not None and error.status == 409:
@@ -379,7 +397,8 @@ def build_router(store: ResourceStore) -> APIRouter:
     def delete(request: Request, resource_type: str, resource_id: str) -> Response:
         caller = _caller(store, request)
         caller.access.require(_checked_type(resource_type), "write")
-        store.delete(resource_type, resource_id, guard=caller.guard("delete"))
+        with caller.refusals("delete", [f"{resource_type}/{resource_id}"]):
+            store.delete(resource_type, resource_id, guard=caller.guard("delete"))
         return Response(status_code=204)
 
     @router.get("/{resource_type}/{resource_id}/_history")
@@ -387,12 +406,12 @@ def build_router(store: ResourceStore) -> APIRouter:
         caller = _caller(store, request)
         caller.access.require(_checked_type(resource_type), "read")
         entries = store.history(resource_type, resource_id)
-        latest = next((e.resource for e in entries if e.resource is not None), None)
-        if latest is not None:
-            caller.readable("history-instance", latest)
-        elif not caller.access.unrestricted:
+        versions = [e.resource for e in entries if e.resource is not None]
+        if not versions and not caller.access.unrestricted:
             raise not_found(resource_type, resource_id)
-        return fhir_response(_history_bundle(_base(request), entries))
+        if versions:
+            caller.readable_all("history-instance", versions)
+        return fhir_response(_history_bundle(_base(request), entries, caller.access.present))
 
     @router.get("/{resource_type}/{resource_id}/_history/{version}")
     def vread(request: Request, resource_type: str, resource_id: str, version: str) -> Response:
@@ -400,7 +419,12 @@ def build_router(store: ResourceStore) -> APIRouter:
         caller.access.require(_checked_type(resource_type), "read")
         if not version.isdigit():
             raise FhirError.single(404, "not-found", f"no version {version!r}")
-        res = caller.readable("vread", store.vread(resource_type, resource_id, int(version)))
+        try:
+            content = store.vread(resource_type, resource_id, int(version))
+        except ResourceGone:
+            caller.read("vread", resource_type, resource_id)  # 404 unless it could be seen
+            raise
+        res = caller.readable("vread", content)
         return fhir_response(res, headers=_version_headers(res))
 
     return router

@@ -21,11 +21,11 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from songkhoe.db.tables import resource as resource_table
 from songkhoe.fhir.outcomes import FhirError, Issue, from_exception, operation_outcome
-from songkhoe.fhir.search import InvalidSearch, parse_query, search
+from songkhoe.fhir.search import InvalidSearch, page, parse_query
 from songkhoe.fhir.searchparams import UnknownSearchParameter, resource_types
 from songkhoe.fhir.store import (
     ID_PATTERN,
@@ -243,13 +243,16 @@ def _parse_all(raw_entries: list, base_url: str) -> list[_Entry]:
 # --- processing ---------------------------------------------------------------------------
 
 
-def _matches(conn: Connection, resource_type: str, query: list[tuple[str, str]]) -> list:
-    """The live resources a conditional operation's query finds, at most two (enough to tell
-    none, one and many apart)."""
-    criteria = parse_query(resource_type, query).criteria
-    if not criteria:
+def _matches(writer: Writer, resource_type: str, query: list[tuple[str, str]]) -> list:
+    """The live resources a conditional operation's query finds among those the caller may see
+    (the guard's), at most two (enough to tell none, one and many apart)."""
+    request = parse_query(resource_type, query)
+    if not request.criteria:
         raise _invalid("a conditional operation needs search criteria", "request")
-    return search(conn, resource_type, criteria, count=2)
+    request.count = 2
+    if writer.guard is not None:
+        request.restrict = writer.guard.visible
+    return [content for _, content in page(writer.conn, resource_type, request)]
 
 
 def _too_many(what: str) -> FhirError:
@@ -273,7 +276,7 @@ def _version_response(stored: dict, status: HTTPStatus) -> dict:
 def _delete(writer: Writer, entry: _Entry) -> None:
     """Delete by id, or conditionally: none found is a no-op, more than one is 412."""
     if entry.query is not None:
-        found = _matches(writer.conn, entry.resource_type, entry.query)
+        found = _matches(writer, entry.resource_type, entry.query)
         if len(found) > 1:
             raise _too_many("the conditional delete")
         entry.target_id = found[0]["id"] if found else None
@@ -288,7 +291,7 @@ def _resolve_create(writer: Writer, entry: _Entry) -> None:
     if entry.if_none_exist is None:
         entry.target_id = str(uuid.uuid4())
         return
-    found = _matches(writer.conn, entry.resource_type, entry.if_none_exist)
+    found = _matches(writer, entry.resource_type, entry.if_none_exist)
     if len(found) > 1:
         raise _too_many("ifNoneExist")
     if found:
@@ -303,7 +306,7 @@ def _resolve_update(writer: Writer, entry: _Entry) -> None:
     the resource's own id or a new one) (http.html#cond-update)."""
     if entry.query is None:
         return
-    found = _matches(writer.conn, entry.resource_type, entry.query)
+    found = _matches(writer, entry.resource_type, entry.query)
     if len(found) > 1:
         raise _too_many("the conditional update")
     own_id = entry.resource.get("id")
@@ -336,8 +339,8 @@ def _check_overlaps(entries: Sequence[_Entry]) -> None:
 class _References:
     """Rewrites the references of the resources written by a Bundle."""
 
-    def __init__(self, conn: Connection, full_urls: dict[str, str]) -> None:
-        self.conn = conn
+    def __init__(self, writer: Writer, full_urls: dict[str, str]) -> None:
+        self.writer = writer
         self.full_urls = full_urls
         self.conditional: dict[str, str] = {}
 
@@ -352,7 +355,7 @@ class _References:
         if not has_query or resource_type not in resource_types():
             return reference
         if reference not in self.conditional:
-            found = _matches(self.conn, resource_type, parse_qsl(query))
+            found = _matches(self.writer, resource_type, parse_qsl(query))
             if len(found) != 1:
                 raise FhirError.single(
                     412,
@@ -428,7 +431,7 @@ def _execute(writer: Writer, entries: Sequence[_Entry], base_url: str) -> None:
                 step(writer, entry)
     _check_overlaps(entries)  # and those that conditional operations resolved to
     references = _References(
-        writer.conn,
+        writer,
         {
             e.full_url: f"{e.resource_type}/{e.target_id}"
             for e in entries

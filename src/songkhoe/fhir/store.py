@@ -134,8 +134,11 @@ def insert_rows(conn: Connection, rows: dict[str, list[tuple]]) -> None:
 
 
 class WriteGuard(Protocol):
-    """Checks each write of a transaction before it happens (access control) and adds its own
-    resources (the audit trail) before the commit."""
+    """Checks each write of a transaction before it happens (access control), says what the
+    caller may see (for conditional matches), and adds its own resources (the audit trail)
+    before the commit."""
+
+    def visible(self, resource_type: str, rows: Any) -> Any: ...
 
     def check(
         self,
@@ -179,9 +182,9 @@ class Writer:
         resource_type, resource_id = _check_identity(res)
         if resource_id is None:
             raise InvalidResource(f"{resource_type}.id is required for an update")
+        current = self._current(resource_type, resource_id)  # locks it before the guard looks
         if self.guard is not None:
             self.guard.check(self.conn, "update", resource_type, resource_id, res)
-        current = self._current(resource_type, resource_id)
         live_version = current.version if current is not None and not current.deleted else None
         if if_match is not None and if_match != live_version:
             raise VersionConflict(
@@ -196,9 +199,9 @@ class Writer:
 
     def delete(self, resource_type: str, resource_id: str) -> int:
         """Write a deleted version and drop the index rows; returns the new version number."""
+        current = self._current(resource_type, resource_id)  # locks it before the guard looks
         if self.guard is not None:
             self.guard.check(self.conn, "delete", resource_type, resource_id, None)
-        current = self._current(resource_type, resource_id)
         if current is None:
             raise ResourceNotFound(f"{resource_type}/{resource_id} does not exist")
         if current.deleted:

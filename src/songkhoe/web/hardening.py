@@ -1,7 +1,8 @@
 """Hardening of the web app: one pure ASGI middleware that, for every HTTP request,
 
 - adds security headers (CSP, nosniff, no referrer, no framing, HSTS over https) and
-  `Cache-Control: no-store` on /fhir and /api, so health data never sits in a shared cache;
+  `Cache-Control: no-store` on everything but /static, so health data never sits in a shared
+  cache nor comes back with the Back button on a shared station PC after logout;
 - limits the request body: a Content-Length above the limit is refused at once, a chunked body is
   counted while it streams; both get 413 (FHIR: OperationOutcome "too-costly");
 - rate-limits each client address with a token bucket (/healthz exempt): 429 with Retry-After
@@ -50,7 +51,7 @@ SECURITY_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
 }
 HSTS = "max-age=63072000; includeSubDomains"
-NO_STORE_PREFIXES = ("/fhir", "/api")
+CACHEABLE_PREFIXES = ("/static",)  # everything else may hold personal data
 RATE_LIMIT_EXEMPT = frozenset({"/healthz"})
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 
@@ -186,7 +187,7 @@ class HardeningMiddleware:
             headers.setdefault(name, value)
         if scope.get("scheme") == "https":
             headers.setdefault("strict-transport-security", HSTS)
-        if _under(path, NO_STORE_PREFIXES):
+        if not _under(path, CACHEABLE_PREFIXES):
             headers["cache-control"] = "no-store"
 
 
