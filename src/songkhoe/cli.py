@@ -21,6 +21,7 @@ from songkhoe.fhir.commands import fhir
 from songkhoe.fhir.search import InvalidSearch
 from songkhoe.fhir.searchparams import UnknownSearchParameter
 from songkhoe.fhir.store import ResourceStore, StoreError
+from songkhoe.ncd.commands import ncd
 from songkhoe.places import service as places_service
 from songkhoe.places.catalog import UnknownPlace
 
@@ -185,7 +186,7 @@ def demo(ctx: click.Context, province_code: str, people: int, seed: int) -> None
     ctx.invoke(serve)
 
 
-for command in (fhir, users, clients, token, backup_command, restore_command):
+for command in (fhir, ncd, users, clients, token, backup_command, restore_command):
     cli.add_command(command)
 
 

@@ -1,0 +1,1 @@
+"""Non-communicable diseases: risk scores, registries, follow-up worklists, control indicators."""
