@@ -451,3 +451,25 @@ def test_sharing_a_record_needs_to_see_it_and_is_audited(world):
     assert refused.value.status == 404
     shared = [e for e in audit_events(store) if "shared with" in e.get("outcomeDesc", "")]
     assert len(shared) == 1 and "Hội chẩn" in shared[0]["outcomeDesc"]
+
+
+def test_each_access_writes_exactly_one_audit_event(world):
+    store, _, users = world
+    worker, admin = users["worker"][1], users["admin"][1]
+    new = reading("x", "home1")
+    del new["id"]
+    accesses = [
+        lambda: worker.get("Patient/home1"),  # read
+        lambda: worker.get("Patient/far1"),  # refused read
+        lambda: worker.get("Observation", subject="Patient/home1"),  # search
+        lambda: worker.get("Patient/home1/_history/1"),  # vread
+        lambda: worker.get("Patient/home1/_history"),  # history
+        lambda: worker.get("Patient/home1/$everything"),  # operation
+        lambda: worker.post("Observation", new),  # create
+        lambda: worker.put("Patient/home2", person("home2", HOME)),  # update
+        lambda: worker.post("Observation", {**new, "subject": {"reference": "Patient/far1"}}),
+        lambda: admin.delete("Observation/o-next1"),  # delete
+    ]
+    for number, access in enumerate(accesses, start=1):
+        access()
+        assert len(audit_events(store)) == number, f"access {number}"
