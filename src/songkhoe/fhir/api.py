@@ -282,9 +282,14 @@ def build_router(store: ResourceStore) -> APIRouter:
         query.restrict = caller.access.restriction
         base = _base(request)
         with store.engine.connect() as conn:
-            total = fhir_search.count(conn, resource_type, query)
-            bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": total}
             matches = [] if query.summary_count else fhir_search.page(conn, resource_type, query)
+            if 0 < len(matches) < query.count or (
+                not matches and query.offset == 0 and not query.summary_count
+            ):
+                total = query.offset + len(matches)  # the last page: no need to count
+            else:
+                total = fhir_search.count(conn, resource_type, query)
+            bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": total}
             extra = [
                 r
                 for r in fhir_search.included(conn, resource_type, [i for i, _ in matches], query)
