@@ -22,6 +22,7 @@ from songkhoe.fhir.search import InvalidSearch
 from songkhoe.fhir.searchparams import UnknownSearchParameter
 from songkhoe.fhir.store import ResourceStore, StoreError
 from songkhoe.ncd.commands import ncd
+from songkhoe.ncd.indicator_commands import indicators_command, refresh_command
 from songkhoe.places import service as places_service
 from songkhoe.places.catalog import UnknownPlace
 
@@ -186,6 +187,8 @@ def demo(ctx: click.Context, province_code: str, people: int, seed: int) -> None
     ctx.invoke(serve)
 
 
+ncd.add_command(indicators_command)
+ncd.add_command(refresh_command)
 for command in (fhir, ncd, users, clients, token, backup_command, restore_command):
     cli.add_command(command)
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from songkhoe.db.bulk import insert_tuples
 from songkhoe.db.tables import INDEX_TABLES, resource
 from songkhoe.fhir.indexing import IndexRows, extract
 
@@ -115,22 +116,10 @@ def table_rows(stored: Sequence[dict], version: int, timestamp: str) -> dict[str
 
 
 def insert_rows(conn: Connection, rows: dict[str, list[tuple]]) -> None:
-    """Insert plain tuples by the DB-API's fastest path: COPY on PostgreSQL
-    (https://www.postgresql.org/docs/15/populate.html), executemany elsewhere; SQLAlchemy's
-    per-row parameter processing would cost more than the inserts themselves."""
+    """Insert the rows of `table_rows` (or a backup) into the store's tables, by the fastest
+    path (songkhoe.db.bulk)."""
     for name, batch in rows.items():
-        if not batch:
-            continue
-        table = TABLES[name]
-        columns = ", ".join(c.name for c in table.columns)
-        if conn.dialect.name == "postgresql":
-            cursor = conn.connection.driver_connection.cursor()
-            with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
-                for row in batch:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join("?" * len(table.columns))
-            conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", batch)
+        insert_tuples(conn, TABLES[name], batch)
 
 
 class WriteGuard(Protocol):

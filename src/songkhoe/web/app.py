@@ -12,6 +12,7 @@ from songkhoe.auth import api as auth_api
 from songkhoe.config import get_settings
 from songkhoe.fhir import api as fhir_api
 from songkhoe.fhir.store import ResourceStore
+from songkhoe.ncd import api as ncd_api
 from songkhoe.web import views
 from songkhoe.web.hardening import install_hardening
 
@@ -35,6 +36,7 @@ def create_app(*, store: ResourceStore) -> FastAPI:
 
     app.include_router(auth_api.build_router(store))
     app.include_router(views.build_router(store))
+    app.include_router(ncd_api.build_router(store))
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), "static")
     fhir_api.install(app, store)
     settings = get_settings()
