@@ -11,7 +11,6 @@ from songkhoe.fhir.search import (
     included,
     page,
     parse_query,
-    search,
 )
 from songkhoe.fhir.searchparams import UnknownSearchParameter
 
@@ -59,8 +58,8 @@ def filled(store):
 
 def ids(store, resource_type: str, *criteria: tuple[str, str]) -> list[str]:
     with store.engine.connect() as conn:
-        found = search(conn, resource_type, [Criterion(n, v) for n, v in criteria])
-    return [r["id"] for r in found]
+        request = SearchRequest(criteria=[Criterion(n, v) for n, v in criteria])
+        return [i for i, _ in page(conn, resource_type, request)]
 
 
 def test_string_search_ignores_case_and_vietnamese_diacritics(filled):
@@ -166,7 +165,7 @@ def test_id_and_last_updated(filled):
 def test_paging_is_ordered_and_stable(filled):
     with filled.engine.connect() as conn:
         pages = [
-            [r["id"] for r in search(conn, "Patient", [], count=2, offset=offset)]
+            [i for i, _ in page(conn, "Patient", SearchRequest(count=2, offset=offset))]
             for offset in (0, 2, 4)
         ]
     assert pages == [["an", "binh"], ["duc"], []]

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from songkhoe.db.tables import INDEX_TABLES, resource
 from songkhoe.fhir import store as store_module
-from songkhoe.fhir.search import Criterion, search
+from songkhoe.fhir.search import Criterion, SearchRequest, page
 from songkhoe.fhir.store import (
     InvalidResource,
     ResourceGone,
@@ -37,8 +37,8 @@ def row_counts(store) -> dict[str, int]:
 
 def find(store, resource_type: str, **params: str) -> list[str]:
     with store.engine.connect() as conn:
-        found = search(conn, resource_type, [Criterion(k, v) for k, v in params.items()])
-    return [r["id"] for r in found]
+        request = SearchRequest(criteria=[Criterion(k, v) for k, v in params.items()])
+        return [i for i, _ in page(conn, resource_type, request)]
 
 
 def test_create_then_read_gives_the_resource_with_version_1(store):

@@ -410,19 +410,6 @@ def count(conn: Connection, resource_type: str, request: SearchRequest) -> int:
     return conn.execute(select(func.count()).select_from(query)).scalar_one()
 
 
-def search(
-    conn: Connection,
-    resource_type: str,
-    criteria: Sequence[Criterion],
-    *,
-    count: int = DEFAULT_COUNT,
-    offset: int = 0,
-) -> list[dict]:
-    """The matching resources, `count` at a time from `offset`, ordered by id."""
-    request = SearchRequest(criteria=list(criteria), count=count, offset=offset)
-    return [content for _, content in page(conn, resource_type, request)]
-
-
 def page(conn: Connection, resource_type: str, request: SearchRequest) -> list[tuple[str, dict]]:
     """One page of (id, resource) of the request."""
     query = search_query(resource_type, request).limit(request.count).offset(request.offset)

@@ -18,7 +18,6 @@ PHONE = "phone"
 
 # Extensions
 EXT_COMMUNE = f"{BASE}/StructureDefinition/address-commune-code"  # valueCode: commune code
-EXT_BOUNDARY = "http://hl7.org/fhir/StructureDefinition/location-boundary-geojson"
 
 # Code systems
 LOINC = "http://loinc.org"
