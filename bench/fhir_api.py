@@ -10,7 +10,8 @@ For each backend, a fresh database gets a synthetic province of --people people 
            GET /fhir/Patient?identifier=system|value and
            GET /fhir/Observation?patient=ID&code=LOINC|code for random existing people;
            p50/p95 in ms, with as baseline GET /fhir/Patient/ID (a primary-key read through the
-           same HTTP stack) in the same run.
+           same HTTP stack) in the same run; and the second search as a commune health worker,
+           whose results the access policy restricts to the commune's people.
 Goals: ingest >= 5,000 resources/s; both searches p95 <= 20 ms.
 
     python bench/fhir_api.py [--people 100000] [--bundles 200] [--queries 300]
@@ -27,7 +28,7 @@ from itertools import chain
 
 from fastapi.testclient import TestClient
 
-from songkhoe.auth.service import create_client, issue_token
+from songkhoe.auth.service import create_client, create_user, issue_token
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.fhir.systems import CCCD
 from songkhoe.places.service import load
@@ -83,11 +84,29 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {statistics.median(samples):6.2f} ms  p95 {cuts[18]:6.2f} ms"
 
 
-def timed_gets(client: TestClient, urls: list[str]) -> list[float]:
+def commune_worker(store: ResourceStore, patient: dict) -> dict[str, str]:
+    """The Authorization header of a health worker of this person's commune, whose searches the
+    access policy restricts to the commune's people."""
+    commune_code = patient["managingOrganization"]["reference"].removeprefix("Organization/tyt-")
+    user_id = create_user(
+        store.engine,
+        username="bench.worker",
+        password="bench-password",
+        role="commune_health_worker",
+        place=f"commune:{commune_code}",
+        full_name="bench",
+    )
+    token = issue_token(
+        store.engine, scopes="user/*.*", expires_in=timedelta(hours=2), user_id=user_id
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def timed_gets(client: TestClient, urls: list[str], headers: dict | None = None) -> list[float]:
     samples = []
     for url in urls:
         started = time.perf_counter()
-        response = client.get(url)
+        response = client.get(url, headers=headers)
         samples.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.text
     return samples
@@ -172,10 +191,19 @@ def main() -> None:
                 client,
                 [f"/fhir/Observation?patient={p['id']}&code={BP_PANEL}" for p in sample],
             )
+            worker = commune_worker(store, sample[0])
+            station = sample[0]["managingOrganization"]["reference"]
+            mine = [p for p in sample if p["managingOrganization"]["reference"] == station]
+            as_worker = timed_gets(
+                client,
+                [f"/fhir/Observation?patient={p['id']}&code={BP_PANEL}" for p in mine * 20][:100],
+                headers=worker,
+            )
             base_p95 = statistics.quantiles(baseline, n=20)[18]
             for label, samples in (
                 ("Patient?identifier=", by_identifier),
                 ("Observation?patient=&code=", by_patient_code),
+                ("same, as a commune worker", as_worker),
             ):
                 ratio = statistics.quantiles(samples, n=20)[18] / base_p95
                 print(

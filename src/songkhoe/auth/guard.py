@@ -73,8 +73,8 @@ class AccessGuard:
         self.references += sorted(f"Patient/{p}" for p in people if p != resource_id)
         self.references.append(f"{resource_type}/{resource_id}")
 
-    def visible(self, resource_type: str, rows) -> object | None:
-        return self.access.restriction(resource_type, rows)
+    def visible(self, resource_type: str, rows, per_row: bool) -> object | None:
+        return self.access.restriction(resource_type, rows, per_row)
 
     def finish(self, writer: Writer) -> None:
         if not self.references:

@@ -156,25 +156,29 @@ class Access:
             return nobody
         return parts[0] if len(parts) == 1 else select(union_all(*parts).subquery())
 
-    def restriction(self, resource_type: str, rows) -> object | None:
+    def restriction(self, resource_type: str, rows, per_row: bool = False) -> object | None:
         """The SQL condition on `rows` (the resource table or an alias) that keeps what this
         principal may see of a type; None when nothing is hidden. The same rule as `can_see`:
         a resource of a person-linked type is visible when it names at least one person and
-        every person it names is visible."""
+        every person it names is visible. `per_row`: other conditions already narrow the rows,
+        so each is checked through its own index rows instead of listing everything visible."""
         allowed = self.allowed_patients()
         if allowed is None or resource_type not in person_linked_types():
             return None
         if resource_type == "Patient":
             return rows.c.res_id.in_(allowed)
         named, hidden = idx_reference.alias(), idx_reference.alias()
+        names_someone_visible = (
+            named.c.res_type == resource_type,
+            named.c.target_type == "Patient",
+            named.c.target_id.in_(allowed),
+        )
+        if per_row:
+            visible = exists().where(named.c.res_id == rows.c.res_id, *names_someone_visible)
+        else:
+            visible = rows.c.res_id.in_(select(named.c.res_id).where(*names_someone_visible))
         return and_(
-            rows.c.res_id.in_(
-                select(named.c.res_id).where(
-                    named.c.res_type == resource_type,
-                    named.c.target_type == "Patient",
-                    named.c.target_id.in_(allowed),
-                )
-            ),
+            visible,
             ~exists().where(
                 hidden.c.res_type == resource_type,
                 hidden.c.res_id == rows.c.res_id,

@@ -76,11 +76,15 @@ class SearchRequest:
     include: list[Include] = field(default_factory=list)
     revinclude: list[Include] = field(default_factory=list)
     summary_count: bool = False
-    # what the caller may see: (resource type, rows) -> SQL condition, None for everything
-    restrict: Callable[[str, Any], Any] | None = None
+    # what the caller may see: (resource type, rows, per_row) -> SQL condition, None for all;
+    # per_row: other conditions already narrow the rows, so check each one rather than list
+    # every visible resource
+    restrict: Callable[[str, Any, bool], Any] | None = None
 
-    def visible(self, resource_type: str, rows: Any) -> list[Any]:
-        condition = None if self.restrict is None else self.restrict(resource_type, rows)
+    def visible(self, resource_type: str, rows: Any, *, per_row: bool) -> list[Any]:
+        if self.restrict is None:
+            return []
+        condition = self.restrict(resource_type, rows, per_row)
         return [] if condition is None else [condition]
 
 
@@ -293,7 +297,7 @@ def _live_ids(resource_type: str, criteria: Sequence[Criterion], request: Search
         live.c.res_type == resource_type,
         live.c.is_current,
         not_(live.c.deleted),
-        *request.visible(resource_type, live),
+        *request.visible(resource_type, live, per_row=True),
         *_conditions(resource_type, criteria, live, request),
     )
 
@@ -398,7 +402,7 @@ def search_query(resource_type: str, request: SearchRequest) -> Select:
             resource.c.res_type == resource_type,
             resource.c.is_current,
             not_(resource.c.deleted),
-            *request.visible(resource_type, resource),
+            *request.visible(resource_type, resource, per_row=bool(request.criteria)),
             *_conditions(resource_type, request.criteria, resource, request),
         )
         .order_by(*order)
@@ -430,7 +434,7 @@ def _fetch(conn: Connection, keys: set[tuple[str, str]], request: SearchRequest)
                 resource.c.res_id.in_(ids),
                 resource.c.is_current,
                 not_(resource.c.deleted),
-                *request.visible(res_type, resource),
+                *request.visible(res_type, resource, per_row=True),
             )
             .order_by(resource.c.res_id)
         ).scalars()

@@ -127,7 +127,7 @@ class WriteGuard(Protocol):
     caller may see (for conditional matches), and adds its own resources (the audit trail)
     before the commit."""
 
-    def visible(self, resource_type: str, rows: Any) -> Any: ...
+    def visible(self, resource_type: str, rows: Any, per_row: bool) -> Any: ...
 
     def check(
         self,
