@@ -25,6 +25,7 @@ from songkhoe.ncd.commands import ncd
 from songkhoe.ncd.indicator_commands import indicators_command, refresh_command
 from songkhoe.places import service as places_service
 from songkhoe.places.catalog import UnknownPlace
+from songkhoe.surveillance.commands import surveillance
 
 USER_ERRORS = (
     AuthError,
@@ -189,7 +190,7 @@ def demo(ctx: click.Context, province_code: str, people: int, seed: int) -> None
 
 ncd.add_command(indicators_command)
 ncd.add_command(refresh_command)
-for command in (fhir, ncd, users, clients, token, backup_command, restore_command):
+for command in (fhir, ncd, surveillance, users, clients, token, backup_command, restore_command):
     cli.add_command(command)
 
 

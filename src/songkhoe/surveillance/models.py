@@ -1,0 +1,20 @@
+"""What every aberration detector returns."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorResult:
+    """Upper bounds and alarms for the evaluated weeks of one or many series.
+
+    Arrays have the shape of the evaluated block: (n_series, n_evaluated) for many series, or
+    (n_evaluated,) for one. `upperbound` is NaN and `alarm` is -1 where the method cannot decide
+    (R's NA); otherwise `alarm` is 1 (alarm) or 0. `first` is the index, in the input weeks, of
+    the first evaluated week.
+    """
+
+    upperbound: np.ndarray
+    alarm: np.ndarray  # int8: 1 alarm, 0 no alarm, -1 undecided (NA in R)
+    first: int

@@ -1,0 +1,179 @@
+"""Reading and validating weekly count series (the `songkhoe surveillance detect` input).
+
+The input is a CSV with a header: `date` (the first day of the week, ISO 8601) and `count`,
+optionally `unit` (a series id, e.g. a commune code) and `population`. Rows of one unit must be
+consecutive weeks in date order; every unit must cover the same weeks, so the units form one
+(n_units, n_weeks) array. Anything else is an error naming the row (1-based spreadsheet row, the
+header being row 1): nothing is dropped or filled in silently.
+"""
+
+import csv
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+REQUIRED_COLUMNS = ("date", "count")
+OPTIONAL_COLUMNS = ("unit", "population")
+WEEK = timedelta(days=7)
+
+
+class SeriesError(ValueError):
+    """Invalid input series; the message names the row and column."""
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklySeries:
+    """Weekly counts of one or many units aligned on the same weeks.
+
+    `counts` (and `population` when given) have shape (n_units, n_weeks); `units` is None when the
+    input has no `unit` column (then n_units is 1). `dates` are the first days of the weeks.
+    """
+
+    dates: np.ndarray  # datetime64[D], (n_weeks,)
+    counts: np.ndarray  # float64, (n_units, n_weeks)
+    units: tuple[str, ...] | None
+    population: np.ndarray | None  # float64, (n_units, n_weeks)
+
+
+@dataclass(slots=True)
+class _Unit:
+    first_row: int
+    dates: list[date]
+    rows: list[int]
+    counts: list[float]
+    population: list[float]
+
+
+def _parse_date(text: str, row: int) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise SeriesError(
+            f"row {row}, column date: {text!r} is not an ISO date (YYYY-MM-DD)"
+        ) from None
+
+
+def _parse_count(text: str, row: int) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SeriesError(f"row {row}, column count: {text!r} is not a number") from None
+    if not math.isfinite(value) or value != math.floor(value):
+        raise SeriesError(f"row {row}, column count: {text!r} is not a whole number")
+    if value < 0:
+        raise SeriesError(f"row {row}, column count: {text!r} is negative")
+    return value
+
+
+def _parse_population(text: str, row: int) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SeriesError(f"row {row}, column population: {text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise SeriesError(f"row {row}, column population: {text!r} must be a positive number")
+    return value
+
+
+def _check_header(header: list[str] | None) -> list[str]:
+    if not header:
+        raise SeriesError("row 1: the file is empty (expected a header with date,count)")
+    names = [name.strip() for name in header]
+    for name in names:
+        if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
+            raise SeriesError(
+                f"row 1: unknown column {name!r} (expected date, count, and optionally unit, "
+                "population)"
+            )
+        if names.count(name) > 1:
+            raise SeriesError(f"row 1: column {name!r} appears twice")
+    for name in REQUIRED_COLUMNS:
+        if name not in names:
+            raise SeriesError(f"row 1: column {name!r} is missing")
+    return names
+
+
+def _add_week(unit: _Unit, name: str | None, day: date, row: int) -> None:
+    """Check that `day` is the week after the unit's last one."""
+    label = "" if name is None else f" of unit {name!r}"
+    if unit.dates:
+        previous = unit.dates[-1]
+        step = (day - previous).days
+        if step <= 0 and day in unit.dates:  # dates so far increase: only then can it repeat
+            earlier = unit.rows[unit.dates.index(day)]
+            raise SeriesError(
+                f"row {row}, column date: week {day}{label} is duplicated (also row {earlier})"
+            )
+        if step < 0:
+            raise SeriesError(
+                f"row {row}, column date: {day}{label} comes before the previous week "
+                f"{previous} (row {unit.rows[-1]}); rows must be in date order"
+            )
+        if step % 7:
+            raise SeriesError(
+                f"row {row}, column date: {day}{label} is {step} days after the previous week "
+                f"{previous} (row {unit.rows[-1]}); weeks must be 7 days apart"
+            )
+        if step > 7:
+            raise SeriesError(
+                f"row {row}, column date: gap in the weeks{label}: {step // 7 - 1} week(s) "
+                f"missing between {previous} (row {unit.rows[-1]}) and {day}"
+            )
+    unit.dates.append(day)
+    unit.rows.append(row)
+
+
+def parse_rows(rows: list[list[str]]) -> WeeklySeries:
+    """Parse CSV rows (the header first) into aligned weekly series; see the module doc."""
+    if not rows:
+        raise SeriesError("row 1: the file is empty (expected a header with date,count)")
+    names = _check_header(rows[0])
+    col = {name: names.index(name) for name in names}
+    has_unit, has_pop = "unit" in col, "population" in col
+    units: dict[str | None, _Unit] = {}
+    for row, values in enumerate(rows[1:], start=2):
+        if not values:
+            raise SeriesError(f"row {row}: empty line")
+        if len(values) != len(names):
+            raise SeriesError(f"row {row}: {len(values)} fields, expected {len(names)}")
+        name = values[col["unit"]].strip() if has_unit else None
+        if name == "":
+            raise SeriesError(f"row {row}, column unit: empty unit")
+        for column in ("date", "count") + (("population",) if has_pop else ()):
+            if not values[col[column]].strip():
+                raise SeriesError(f"row {row}, column {column}: empty value")
+        day = _parse_date(values[col["date"]], row)
+        count = _parse_count(values[col["count"]], row)
+        unit = units.setdefault(name, _Unit(row, [], [], [], []))
+        _add_week(unit, name, day, row)
+        unit.counts.append(count)
+        if has_pop:
+            unit.population.append(_parse_population(values[col["population"]], row))
+    if not units:
+        raise SeriesError("row 2: no data rows after the header")
+    first_name, first = next(iter(units.items()))
+    for name, unit in units.items():
+        if unit.dates[0] != first.dates[0] or unit.dates[-1] != first.dates[-1]:
+            raise SeriesError(
+                f"row {unit.first_row}, column unit: unit {name!r} covers {unit.dates[0]} to "
+                f"{unit.dates[-1]} (rows {unit.rows[0]}-{unit.rows[-1]}) but unit {first_name!r} "
+                f"covers {first.dates[0]} to {first.dates[-1]}; every unit must cover the same "
+                "weeks"
+            )
+    return WeeklySeries(
+        dates=np.array(first.dates, dtype="datetime64[D]"),
+        counts=np.array([u.counts for u in units.values()], dtype=np.float64),
+        units=tuple(str(name) for name in units) if has_unit else None,
+        population=(
+            np.array([u.population for u in units.values()], dtype=np.float64) if has_pop else None
+        ),
+    )
+
+
+def read_series(path: Path) -> WeeklySeries:
+    """Read and validate a weekly series CSV; raises SeriesError naming the row."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return parse_rows(list(csv.reader(handle)))

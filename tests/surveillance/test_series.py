@@ -1,0 +1,89 @@
+"""Reading and validating weekly series: every problem is named with its row."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from songkhoe.surveillance.series import SeriesError, parse_rows, read_series
+
+DATA = Path(__file__).parent / "data"
+
+
+def _rows(text: str) -> list[list[str]]:
+    return [line.split(",") for line in text.strip().splitlines()]
+
+
+def test_reads_one_series() -> None:
+    series = read_series(DATA / "input_salmNewport_total.csv")
+    assert series.units is None and series.population is None
+    assert series.counts.shape == (1, 528) == (1, series.dates.size)
+    assert series.dates[0] == np.datetime64("2004-01-05")
+    assert (np.diff(series.dates) == np.timedelta64(7, "D")).all()
+
+
+def test_units_are_aligned_on_dates() -> None:
+    series = read_series(DATA / "input_salmNewport_3states.csv")
+    assert series.units == ("Berlin", "North.Rhine.Westphalia", "Saarland")
+    assert series.counts.shape == (3, 528)
+
+
+def test_interleaved_units_and_population() -> None:
+    series = parse_rows(
+        _rows("""
+unit,date,count,population
+a,2024-01-01,1,100
+b,2024-01-01,2,200
+a,2024-01-08,3,100
+b,2024-01-08,4.0,200
+""")
+    )
+    assert series.counts.tolist() == [[1, 3], [2, 4]]
+    assert series.population.tolist() == [[100, 100], [200, 200]]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("date,count\n2024-01-01,1\n2024-01-15,2", r"row 3, column date: gap in the weeks: 1 week"),
+        ("date,count\n2024-01-01,1\n2024-01-09,2", r"row 3, column date: .* 8 days after"),
+        ("date,count\n2024-01-01,1\n2024-01-08,-2", r"row 3, column count: '-2' is negative"),
+        ("date,count\n2024-01-01,1\n2024-01-08,2.5", r"row 3, column count: .* not a whole"),
+        ("date,count\n2024-01-01,1\n2024-01-08,x", r"row 3, column count: 'x' is not a number"),
+        ("date,count\n2024-01-01,1\n2024-01-08,", r"row 3, column count: empty value"),
+        (
+            "date,count\n2024-01-01,1\n2024-01-01,2",
+            r"row 3, column date: .* duplicated \(also row 2",
+        ),
+        (
+            "date,count\n2024-01-01,1\n2024-01-08,2\n2024-01-01,3",
+            r"row 4, column date: .* duplicated \(also row 2",
+        ),
+        ("date,count\n2024-01-08,1\n2023-12-25,2", r"row 3, column date: .* comes before"),
+        ("date,count\n2024-01-01,1\n2024-13-08,2", r"row 3, column date: '2024-13-08' is not"),
+        ("date,count\n2024-01-01,1\n2024-01-08", r"row 3: 1 fields, expected 2"),
+        ("date\n2024-01-01", r"row 1: column 'count' is missing"),
+        ("date,count,cases\n2024-01-01,1,2", r"row 1: unknown column 'cases'"),
+        ("date,count", r"row 2: no data rows"),
+        ("unit,date,count\na,2024-01-01,1\n,2024-01-08,2", r"row 3, column unit: empty unit"),
+        ("date,count,population\n2024-01-01,1,0", r"row 2, column population: .* positive"),
+        (
+            "unit,date,count\na,2024-01-01,1\na,2024-01-08,1\nb,2024-01-08,1",
+            r"row 4, column unit: unit 'b' covers 2024-01-08 to 2024-01-08 .* same weeks",
+        ),
+        (
+            "unit,date,count\na,2024-01-01,1\nb,2024-01-01,1\nb,2024-01-15,1",
+            r"row 4, column date: gap in the weeks of unit 'b'",
+        ),
+    ],
+)
+def test_bad_input_names_the_row(text: str, message: str) -> None:
+    with pytest.raises(SeriesError, match=message):
+        parse_rows(_rows(text))
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    with pytest.raises(SeriesError, match="row 1: the file is empty"):
+        read_series(path)
