@@ -10,9 +10,10 @@ class DetectorResult:
     """Upper bounds and alarms for the evaluated weeks of one or many series.
 
     Arrays have the shape of the evaluated block: (n_series, n_evaluated) for many series, or
-    (n_evaluated,) for one. `upperbound` is NaN and `alarm` is -1 where the method cannot decide
-    (R's NA); otherwise `alarm` is 1 (alarm) or 0. `first` is the index, in the input weeks, of
-    the first evaluated week.
+    (n_evaluated,) for one. `alarm` is 1 (alarm), 0 (no alarm) or -1 where the method cannot
+    decide (R's NA); `upperbound` is NaN where R's is NA, which for farringtonFlexible's
+    too-few-recent-cases rule (limit54) comes with a decided "no alarm", as in R. `first` is the
+    index, in the input weeks, of the first evaluated week.
     """
 
     upperbound: np.ndarray
