@@ -65,8 +65,8 @@ def _assert_same(result, ub: np.ndarray, alarm: np.ndarray) -> None:
 
 @pytest.mark.parametrize("method", ["ff_default", "ff_noufaily"])
 def test_golden_salm_newport(method: str) -> None:
-    _, dates, obs = _input("farrington_input_salmNewport_total.csv")
-    golden = _rows(DATA / "farrington_golden_salmNewport_total_R_surveillance_1.20.3.csv")
+    _, dates, obs = _input("input_salmNewport_total.csv")
+    golden = _rows(DATA / "golden_salmNewport_total_R_surveillance_1.20.3.csv")
     first = obs.shape[1] - len(golden)
     assert [r["date"] for r in golden] == [str(d) for d in dates[first:]]
     ub, alarm = _reference(golden, method, (len(golden),))
@@ -101,7 +101,7 @@ def test_r_quirks_for_undecided_weeks() -> None:
 
 
 def test_bad_input() -> None:
-    _, dates, obs = _input("farrington_input_salmNewport_total.csv")
+    _, dates, obs = _input("input_salmNewport_total.csv")
     with pytest.raises(ValueError, match="observed"):
         farrington_flexible(-obs, dates, first=500)
     with pytest.raises(ValueError, match="dates"):
