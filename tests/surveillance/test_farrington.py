@@ -77,10 +77,13 @@ def test_golden_salm_newport(method: str) -> None:
     _assert_same(result, ub, alarm)
 
 
+INPUTS = {"salmNewport_total": "input_salmNewport_total.csv", "sim": "farrington_input_sim.csv"}
+
+
 @pytest.mark.parametrize("method", list(METHODS))
-@pytest.mark.parametrize("name", ["salmNewport_total", "sim"])
+@pytest.mark.parametrize("name", list(INPUTS))
 def test_against_r(method: str, name: str) -> None:
-    units, dates, obs = _input(f"farrington_input_{name}.csv")
+    units, dates, obs = _input(INPUTS[name])
     ref = _rows(DATA / f"farrington_R_{name}.csv")
     n_eval = len(ref) // len(units)
     ub, alarm = _reference(ref, method, (len(units), n_eval))
