@@ -1,6 +1,7 @@
 """Interface text in Vietnamese (first) and English (second).
 
-The language comes from the `lang` cookie (set by the switch in the page header), else from the
+Each domain registers its own text with `register`. The language comes from the `lang` cookie
+(set by the switch in the page header), else from the
 browser's Accept-Language, else Vietnamese.
 """
 
@@ -61,6 +62,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "people_count": ("Số người dân quản lý", "People registered"),
     "language": ("English", "Tiếng Việt"),
 }
+
+
+def register(messages: dict[str, tuple[str, str]]) -> None:
+    """Add a domain's interface text (key: (Vietnamese, English)); a key may not be redefined
+    with other text."""
+    for key, texts in messages.items():
+        if MESSAGES.setdefault(key, texts) != texts:
+            raise ValueError(f"interface text {key!r} is already defined differently")
 
 
 def language(request: Request) -> str:

@@ -3,16 +3,12 @@ and who looked at it. Every page that shows personal data goes through the same 
 and audit trail as the FHIR API (songkhoe.auth.caller)."""
 
 import re
-from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import RedirectResponse, Response
 
-from songkhoe.auth.audit import RequestContext
 from songkhoe.auth.caller import Caller
-from songkhoe.auth.models import ROLE_LABELS_VI, Principal
 from songkhoe.auth.service import (
     InvalidCredentials,
     LoginThrottled,
@@ -25,8 +21,18 @@ from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.search import parse_query
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.fhir.systems import BHYT, CCCD, LOINC
-from songkhoe.places.catalog import commune, province
 from songkhoe.web.i18n import LANGUAGES, language, translator
+from songkhoe.web.pages import (
+    chart_panels,
+    checked_form,
+    home_panels,
+    message,
+    page,
+    register_nav,
+    render,
+    to_login,
+    viewer,
+)
 from songkhoe.web.session import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -38,27 +44,10 @@ from songkhoe.web.session import (
     set_cookie,
 )
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 SESSION_SECONDS = 8 * 3600
 DIGITS = re.compile(r"\d{9,12}")
 INSURANCE = re.compile(r"[A-Za-z]{2}\d{13}")
 BP_PANEL = f"{LOINC}|85354-9"
-
-
-def _render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
-    lang = language(request)
-    return TEMPLATES.TemplateResponse(
-        request, name, {"t": translator(lang), "lang": lang, **context}, status_code=status
-    )
-
-
-def _place_label(principal: Principal) -> str:
-    place = principal.place
-    if place.kind == "commune":
-        return commune(place.code).full_name
-    if place.kind == "province":
-        return province(place.code).full_name
-    return place.code or "Toàn quốc"
 
 
 def _person_query(text: str) -> list[tuple[str, str]]:
@@ -78,6 +67,9 @@ class RecordRefused(Exception):
         self.status, self.key = status, key
 
 
+register_nav("/people", "people", lambda access: access.sees_people, order=10)
+
+
 def build_router(store: ResourceStore) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -92,16 +84,9 @@ def build_router(store: ResourceStore) -> APIRouter:
         except LookupError:
             raise RecordRefused(404, "not_found") from None
 
-    def caller_for(request: Request) -> tuple[Caller, str] | None:
-        session = current_session(store, request)
-        if session is None:
-            return None
-        address = request.client.host if request.client else None
-        return Caller(store, session.principal, RequestContext(address)), session.csrf_token
-
     def login_page(request: Request, error: str | None = None, status: int = 200) -> Response:
         token = new_login_token()
-        response = _render(request, "login.html", status, csrf=token, error=error)
+        response = render(request, "login.html", status, csrf=token, error=error)
         set_cookie(response, request, LOGIN_CSRF_COOKIE, token, 3600)
         return response
 
@@ -139,12 +124,10 @@ def build_router(store: ResourceStore) -> APIRouter:
 
     @router.post("/logout")
     async def logout(request: Request) -> Response:
-        found = caller_for(request)
-        if found is not None:
-            try:
-                check_token(found[1], (await form_data(request)).get("csrf"))
-            except CsrfFailure:
-                return _render(request, "message.html", 403, message="expired_form")
+        who = viewer(store, request)
+        if who is not None:
+            if await checked_form(request, who) is None:
+                return message(request, who, 403, "expired_form")
             end_session(store.engine, request.cookies[SESSION_COOKIE])
         response = RedirectResponse("/login", 303)
         response.delete_cookie(SESSION_COOKIE, path="/")
@@ -157,35 +140,28 @@ def build_router(store: ResourceStore) -> APIRouter:
             response.set_cookie("lang", code, max_age=365 * 86400, samesite="lax")
         return response
 
-    def page(request: Request, name: str, caller: Caller, csrf: str, status=200, **context):
-        p = caller.principal
-        return _render(
-            request,
-            name,
-            status,
-            csrf=csrf,
-            user=p.display,
-            role=ROLE_LABELS_VI.get(p.role, p.role),
-            place=_place_label(p),
-            **context,
-        )
-
     @router.get("/")
     def home(request: Request) -> Response:
-        found = caller_for(request)
-        if found is None:
-            return RedirectResponse("/login", 303)
-        caller, csrf = found
-        return page(request, "home.html", caller, csrf, sees_people=caller.access.sees_people)
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        caller = who.caller
+        return page(
+            request,
+            "home.html",
+            who,
+            sees_people=caller.access.sees_people,
+            panels=home_panels(store, who),
+        )
 
     @router.get("/people")
     def people(request: Request, q: str = "") -> Response:
-        found = caller_for(request)
-        if found is None:
-            return RedirectResponse("/login", 303)
-        caller, csrf = found
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        caller = who.caller
         if not caller.access.sees_people:
-            return page(request, "message.html", caller, csrf, 403, message="aggregates_only")
+            return message(request, who, 403, "aggregates_only")
         results: list[dict] = []
         if q.strip():
             items = _person_query(q) + [("_count", "50"), ("_sort", "family")]
@@ -194,18 +170,18 @@ def build_router(store: ResourceStore) -> APIRouter:
             with store.engine.connect() as conn:
                 results = [r for _, r in fhir_search.page(conn, "Patient", query)]
             caller.audit_found("search-type", results, f"Patient?{urlencode(items)}")
-        return page(request, "people.html", caller, csrf, q=q, results=results)
+        return page(request, "people.html", who, q=q, results=results)
 
     @router.get("/people/{patient_id}")
     def person(request: Request, patient_id: str) -> Response:
-        found = caller_for(request)
-        if found is None:
-            return RedirectResponse("/login", 303)
-        caller, csrf = found
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        caller = who.caller
         try:
             patient = open_record(caller, patient_id, "Patient")
         except RecordRefused as refused:
-            return page(request, "message.html", caller, csrf, refused.status, message=refused.key)
+            return message(request, who, refused.status, refused.key)
 
         def latest(resource_type: str, *items: tuple[str, str]) -> list[dict]:
             query = parse_query(resource_type, [("subject", f"Patient/{patient_id}"), *items])
@@ -224,29 +200,29 @@ def build_router(store: ResourceStore) -> APIRouter:
         return page(
             request,
             "person.html",
-            caller,
-            csrf,
+            who,
             patient=patient,
             conditions=conditions,
             medications=medications,
             pressures=pressures,
+            panels=chart_panels(store, who, patient_id),
         )
 
     @router.get("/people/{patient_id}/access-log")
     def access_log(request: Request, patient_id: str) -> Response:
-        found = caller_for(request)
-        if found is None:
-            return RedirectResponse("/login", 303)
-        caller, csrf = found
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        caller = who.caller
         try:
             open_record(caller, patient_id, "AuditEvent")
         except RecordRefused as refused:
-            return page(request, "message.html", caller, csrf, refused.status, message=refused.key)
+            return message(request, who, refused.status, refused.key)
         items = [("patient", patient_id), ("_sort", "-date"), ("_count", "200")]
         query = parse_query("AuditEvent", items)
         query.restrict = caller.access.restriction
         with store.engine.connect() as conn:
             events = [r for _, r in fhir_search.page(conn, "AuditEvent", query)]
-        return page(request, "access_log.html", caller, csrf, patient_id=patient_id, events=events)
+        return page(request, "access_log.html", who, patient_id=patient_id, events=events)
 
     return router
