@@ -1,7 +1,8 @@
 ## Reference outputs for songkhoe.surveillance.farrington from R `surveillance` 1.20.3.
 ## Usage: Rscript tools/farrington_reference.R INPUT.csv OUT.csv [N_LAST=104]
 ##        Rscript tools/farrington_reference.R --simulate INPUT.csv   (writes farrington_input_sim)
-## INPUT has columns date,count (one series) or unit,date,count (several, each complete).
+## INPUT has columns date,count (one series) or unit,date,count (several, each complete), and
+## optionally population: then ff_population (default control, populationOffset = TRUE) is added.
 ## OUT: unit,date,observed and, per method, <method>_ub and <method>_alarm for the last N_LAST weeks.
 ## Methods: ff_default (farringtonFlexible, default control), ff_noufaily (Noufaily 2013 preset),
 ## ff_muan (the preset with thresholdMethod = "muan"), ff_noreweight (default with reweight = FALSE),
@@ -34,7 +35,9 @@ if (is.null(d$unit)) d$unit <- "total"
 units <- unique(d$unit)
 dates <- as.Date(unique(d$date))
 obs <- sapply(units, function(u) d$count[d$unit == u])
+pop <- if (is.null(d$population)) NULL else sapply(units, function(u) d$population[d$unit == u])
 x <- sts(observed = obs, epoch = dates, epochAsDate = TRUE, frequency = 52)
+if (!is.null(pop)) population(x) <- pop
 rng <- (nrow(obs) - nlast + 1):nrow(obs)
 nou <- list(noPeriods = 10, b = 4, w = 3, weightsThreshold = 2.58, pastWeeksNotIncluded = 26,
             pThresholdTrend = 1, thresholdMethod = "nbPlugin", alpha = 0.1)
@@ -43,6 +46,7 @@ controls <- list(
   ff_noufaily = c(list(range = rng), nou),
   ff_muan = c(list(range = rng), modifyList(nou, list(thresholdMethod = "muan"))),
   ff_noreweight = list(range = rng, reweight = FALSE))
+if (!is.null(pop)) controls$ff_population <- list(range = rng, populationOffset = TRUE)
 out <- data.frame(unit = rep(units, each = length(rng)), date = rep(format(dates[rng]), length(units)),
                   observed = as.vector(obs[rng, ]))
 for (m in names(controls)) {

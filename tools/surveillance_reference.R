@@ -2,6 +2,9 @@
 # src/songkhoe/surveillance/{ears,cusum}.py. How to rerun: tools/surveillance_reference.md.
 #
 # Usage: Rscript tools/surveillance_reference.R INPUT_DIR OUTPUT_DIR
+#        Rscript tools/surveillance_reference.R --cases INPUT.csv OUTPUT.csv N_LAST
+#   The second form (used by tools/surveillance_check.py) runs C1, C2, C3 and cusum with defaults
+#   on every unit of INPUT.csv (date,count and optionally unit) over its last N_LAST weeks.
 #   INPUT_DIR holds input_salmNewport_total.csv (date,count) and
 #   input_salmNewport_by_state.csv (unit,date,count); OUTPUT_DIR receives
 #   input_salmNewport_3states.csv (the states used here) and r_salmNewport_total.csv,
@@ -10,13 +13,12 @@
 suppressPackageStartupMessages(library(surveillance))
 
 args <- commandArgs(trailingOnly = TRUE)
-if (length(args) != 2) stop("usage: Rscript surveillance_reference.R INPUT_DIR OUTPUT_DIR")
-in_dir <- args[1]
-out_dir <- args[2]
+one_file <- length(args) == 4 && args[1] == "--cases"
+if (length(args) != 2 && !one_file) stop("usage: see the head of surveillance_reference.R")
 stopifnot(packageVersion("surveillance") == "1.20.3")
 
 STATES <- c("North.Rhine.Westphalia", "Berlin", "Saarland")
-N_EVAL <- 104
+N_EVAL <- if (one_file) as.integer(args[4]) else 104
 
 # Each case: a name and a function of (observed vector, range) returning list(ub, alarm).
 ears_case <- function(control) {
@@ -73,6 +75,15 @@ run_cases <- function(df, cases) {
   do.call(rbind, rows)
 }
 
+if (one_file) {
+  d <- read.csv(args[2], colClasses = c(date = "character"))
+  if (is.null(d$unit)) d$unit <- ""
+  out <- run_cases(d[, c("unit", "date", "count")], c("C1", "C2", "C3", "cusum"))
+  write.csv(out, args[3], row.names = FALSE, quote = FALSE)
+  quit(save = "no")
+}
+in_dir <- args[1]
+out_dir <- args[2]
 total <- read.csv(file.path(in_dir, "input_salmNewport_total.csv"), colClasses = c("character", "numeric"))
 total$unit <- ""
 by_state <- read.csv(file.path(in_dir, "input_salmNewport_by_state.csv"),

@@ -13,6 +13,7 @@ import orjson
 
 from songkhoe.auth.commands import clients, token, users
 from songkhoe.auth.service import AuthError
+from songkhoe.chatbot.commands import chat
 from songkhoe.config import get_settings
 from songkhoe.db.backup_commands import backup_command, restore_command
 from songkhoe.db.engine import DatabaseUnavailable, check_connection, make_engine
@@ -21,11 +22,14 @@ from songkhoe.fhir.commands import fhir
 from songkhoe.fhir.search import InvalidSearch
 from songkhoe.fhir.searchparams import UnknownSearchParameter
 from songkhoe.fhir.store import ResourceStore, StoreError
+from songkhoe.imaging.commands import imaging
 from songkhoe.ncd.commands import ncd
 from songkhoe.ncd.indicator_commands import indicators_command, refresh_command
 from songkhoe.places import service as places_service
 from songkhoe.places.catalog import UnknownPlace
 from songkhoe.surveillance.commands import surveillance
+from songkhoe.surveillance.platform_commands import add_platform_commands
+from songkhoe.telehealth.commands import telehealth
 
 USER_ERRORS = (
     AuthError,
@@ -173,12 +177,14 @@ def demo(ctx: click.Context, province_code: str, people: int, seed: int) -> None
     """Set up the database, synthesise a province if it holds nobody yet, and serve."""
     from songkhoe.auth.demo import ensure_demo_accounts
     from songkhoe.places.catalog import province
+    from songkhoe.surveillance.synth_cases import demo_surveillance
 
     province(province_code)
     store = open_store()
     places_service.load(store=store)
     if store.count_by_type().get("Patient", 0) == 0:
         _synthesise(store, province_code, people, seed, date.today())
+    click.echo(demo_surveillance(store, province_code))
     accounts_file = DEMO_ACCOUNTS
     accounts = ensure_demo_accounts(store, province_code=province_code, path=accounts_file)
     if accounts:
@@ -190,8 +196,12 @@ def demo(ctx: click.Context, province_code: str, people: int, seed: int) -> None
 
 ncd.add_command(indicators_command)
 ncd.add_command(refresh_command)
+add_platform_commands(surveillance)
 for command in (fhir, ncd, surveillance, users, clients, token, backup_command, restore_command):
     cli.add_command(command)
+cli.add_command(telehealth)
+cli.add_command(chat)
+cli.add_command(imaging)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,6 +15,16 @@ class Settings:
     export_dir: Path
     max_body_mb: int
     rate_limit_per_minute: int  # per client address and worker process; 0 turns it off
+    media_dir: Path  # X-ray films and heatmaps, content-addressed by SHA-256
+    model_dir: Path  # installed imaging models (ONNX + manifest)
+    imaging_model: str  # the model the imaging worker runs; "auto": the first installed
+    imaging_worker: str  # "thread": the web app runs the imaging worker; "off": a separate one
+    jitsi_url: str  # the Jitsi Meet server of telehealth video rooms
+    escalation_interval_s: int  # how often the app escalates overdue consultations; 0: never
+    chat_llm_url: str  # OpenAI-compatible API base (…/v1) that phrases chat answers; "": off
+    chat_llm_model: str  # the model name sent to that API
+    chat_llm_api_key: str  # its bearer token, if it needs one
+    chat_llm_timeout_s: float  # past this the chatbot quotes the knowledge base instead
 
 
 def get_settings() -> Settings:
@@ -26,6 +36,16 @@ def get_settings() -> Settings:
         export_dir=Path(os.environ.get("SONGKHOE_EXPORT_DIR", "./var/exports")),
         max_body_mb=int(os.environ.get("SONGKHOE_MAX_BODY_MB", "16")),
         rate_limit_per_minute=int(os.environ.get("SONGKHOE_RATE_LIMIT_PER_MINUTE", "600")),
+        media_dir=Path(os.environ.get("SONGKHOE_MEDIA_DIR", "./var/media")),
+        model_dir=Path(os.environ.get("SONGKHOE_MODEL_DIR", "./var/models")),
+        imaging_model=os.environ.get("SONGKHOE_IMAGING_MODEL", "auto"),
+        imaging_worker=os.environ.get("SONGKHOE_IMAGING_WORKER", "off"),
+        jitsi_url=os.environ.get("SONGKHOE_JITSI_URL", "https://meet.jit.si"),
+        escalation_interval_s=int(os.environ.get("SONGKHOE_ESCALATION_INTERVAL_S", "300")),
+        chat_llm_url=os.environ.get("SONGKHOE_CHAT_LLM_URL", ""),
+        chat_llm_model=os.environ.get("SONGKHOE_CHAT_LLM_MODEL", ""),
+        chat_llm_api_key=os.environ.get("SONGKHOE_CHAT_LLM_API_KEY", ""),
+        chat_llm_timeout_s=float(os.environ.get("SONGKHOE_CHAT_LLM_TIMEOUT_S", "8")),
     )
 
 

@@ -103,3 +103,41 @@ def test_farrington_routes(tmp_path: Path) -> None:
         result = _detect(TOTAL, "--method", method, "--from", "2013-09-02", "--output", out)
         assert result.exit_code == 0, result.output
         assert len(_read(out)) == 528 - 504
+
+
+def test_population_offset_and_population_column(tmp_path: Path) -> None:
+    """--population-offset (R's populationOffset) matches R; the population is echoed."""
+    source = DATA / "farrington_input_population.csv"
+    inp = tmp_path / "in.csv"
+    inp.write_text("".join(line for line in source.open() if not line.startswith("#")))
+    out = tmp_path / "out.csv"
+    ref = [r for r in _read_commented(DATA / "farrington_R_population.csv")]
+    first = ref[0]["date"]
+    args = ("--method", "farrington-flexible", "--from", first, "--output", out)
+    result = _detect(inp, "--population-offset", *args)
+    assert result.exit_code == 0, result.output
+    rows = _read(out)
+    assert list(rows[0]) == ["unit", "date", "count", "population", "upperbound", "alarm"]
+    assert len(rows) == len(ref)
+    populations = {(r["unit"], r["date"]): r["population"] for r in _read(inp)}
+    for row, r in zip(rows, ref, strict=True):
+        assert row["population"] == populations[row["unit"], row["date"]]
+        assert row["alarm"] == {"TRUE": "true", "FALSE": "false"}[r["ff_population_alarm"]]
+        if r["ff_population_ub"] == "NA":
+            assert row["upperbound"] == ""
+        else:
+            assert float(row["upperbound"]) == pytest.approx(float(r["ff_population_ub"]), rel=1e-9)
+
+
+def test_population_offset_errors(tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    result = _detect(TOTAL, "--method", "ears-c1", "--population-offset", "--output", out)
+    assert result.exit_code == 2 and "--population-offset does not apply" in result.output
+    result = _detect(TOTAL, "--method", "noufaily", "--population-offset", "--output", out)
+    assert result.exit_code == 2 and "needs a population column" in result.output
+    assert not out.exists()
+
+
+def _read_commented(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return list(csv.DictReader(line for line in handle if not line.startswith("#")))

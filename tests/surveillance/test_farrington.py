@@ -113,3 +113,34 @@ def test_bad_input() -> None:
         farrington_flexible(obs, dates, first=100)
     with pytest.raises(ValueError, match="threshold_method"):
         farrington_flexible(obs, dates, first=500, threshold_method="exact")
+
+
+def test_population_offset_against_r() -> None:
+    """populationOffset = TRUE: three series with a changing population (farrington_R_population
+    from tools/farrington_reference.R)."""
+    rows = _rows(DATA / "farrington_input_population.csv")
+    units, dates, obs = _input("farrington_input_population.csv")
+    pop = np.array([[float(r["population"]) for r in rows if r["unit"] == u] for u in units])
+    ref = _rows(DATA / "farrington_R_population.csv")
+    n_eval = len(ref) // len(units)
+    first = obs.shape[1] - n_eval
+    ub, alarm = _reference(ref, "ff_population", (len(units), n_eval))
+    result = farrington_flexible(obs, dates, first=first, population_offset=True, population=pop)
+    _assert_same(result, ub, alarm)
+    plain, _ = _reference(ref, "ff_default", (len(units), n_eval))
+    decided = ~np.isnan(ub)
+    assert decided.sum() > 20 and not np.allclose(ub[decided], plain[decided], rtol=1e-3)
+    with pytest.raises(ValueError, match="population"):
+        farrington_flexible(obs, dates, first=first, population_offset=True)
+
+
+def test_sts_without_dates_steps_back_52_weeks() -> None:
+    """dates=None (R's sts without epochAsDate): reference weeks exactly 52 weeks apart, so the
+    result differs from the date-based one only where a year has 53 weeks of Mondays."""
+    _, dates, obs = _input("input_salmNewport_total.csv")
+    by_date = farrington_flexible(obs, dates, first=400, **NOUFAILY_PRESET)
+    by_index = farrington_flexible(obs, None, first=400, **NOUFAILY_PRESET)
+    assert by_index.upperbound.shape == by_date.upperbound.shape
+    assert not np.array_equal(by_index.upperbound, by_date.upperbound, equal_nan=True)
+    with pytest.raises(ValueError, match="reference time points"):
+        farrington_flexible(obs, None, first=4 * 52, **{**NOUFAILY_PRESET, "b": 5})

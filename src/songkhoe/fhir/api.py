@@ -22,7 +22,7 @@ from songkhoe.auth.guard import not_found
 from songkhoe.config import get_settings
 from songkhoe.fhir import bulk
 from songkhoe.fhir import search as fhir_search
-from songkhoe.fhir.bundles import process_bundle
+from songkhoe.fhir.bundles import conditional_matches, process_bundle
 from songkhoe.fhir.capability import capability_statement, supported_types
 from songkhoe.fhir.indexing import date_range
 from songkhoe.fhir.outcomes import FhirError, from_exception, operation_outcome
@@ -357,19 +357,19 @@ def build_router(store: ResourceStore) -> APIRouter:
         res = _resource_body(await _body(request), resource_type)
         condition = request.headers.get("if-none-exist")
         base = _base(request)
-        if condition:
-            query = parse_query(resource_type, parse_qsl(condition.removeprefix("?")))
-            query.restrict, query.count = caller.access.restriction, 2
-            with store.engine.connect() as conn:
-                found = [r for _, r in fhir_search.page(conn, resource_type, query)]
-            if len(found) > 1:
-                raise FhirError.single(412, "duplicate", f"If-None-Exist matches {len(found)}+")
-            if found:
-                existing = caller.readable("read", found[0])
-                return fhir_response(existing, 200, _version_headers(existing, base))
         body = {k: v for k, v in res.items() if k != "id"}
+        found: list[dict] = []
         with caller.refusals("create", [resource_type]):
-            created = store.create(body, guard=caller.guard("create"))
+            with store.transaction(caller.guard("create")) as writer:
+                if condition:  # searched and created in one transaction, under the query's lock
+                    query = parse_qsl(condition.removeprefix("?"))
+                    found = conditional_matches(writer, resource_type, query)
+                created = None if found else writer.create(body)
+        if len(found) > 1:
+            raise FhirError.single(412, "duplicate", f"If-None-Exist matches {len(found)}+")
+        if created is None:
+            existing = caller.readable("read", found[0])
+            return fhir_response(existing, 200, _version_headers(existing, base))
         return fhir_response(created, 201, _version_headers(created, base))
 
     @router.get("/{resource_type}/{resource_id}")

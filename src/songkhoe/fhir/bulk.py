@@ -37,7 +37,7 @@ from songkhoe.fhir.bundles import CreateFailed, create_all, process_bundle
 from songkhoe.fhir.indexing import date_range
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.searchparams import resource_types
-from songkhoe.fhir.store import ResourceStore, StoreError, Writer, utc_now
+from songkhoe.fhir.store import ResourceStore, StoreError, Writer, new_id, utc_now
 from songkhoe.fhir.validation import validate
 
 logger = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def _checked(path: Path, where: str, res: Any) -> dict:
         validate(res)
     except FhirError as exc:
         raise BulkImportError(f"{path}:{where}: {exc}") from None
-    return res if "id" in res else {**res, "id": str(uuid.uuid4())}
+    return res if "id" in res else {**res, "id": new_id()}
 
 
 def _import_resources(

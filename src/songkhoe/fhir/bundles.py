@@ -12,13 +12,12 @@ Errors name the entry: `Bundle.entry[2].resource.birthDate` (0-based, as FHIRPat
 """
 
 import re
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from sqlalchemy import select
@@ -36,6 +35,7 @@ from songkhoe.fhir.store import (
     VersionConflict,
     WriteGuard,
     Writer,
+    new_id,
 )
 from songkhoe.fhir.validation import validate
 
@@ -243,6 +243,32 @@ def _parse_all(raw_entries: list, base_url: str) -> list[_Entry]:
 # --- processing ---------------------------------------------------------------------------
 
 
+def _condition_key(resource_type: str, query: list[tuple[str, str]]) -> str:
+    """The name of the lock of a conditional write: the type and its query, parameters sorted."""
+    return f"{resource_type}?{urlencode(sorted(query))}"
+
+
+def _lock_conditions(writer: Writer, entries: Sequence[_Entry]) -> None:
+    """Take the lock of each conditional write's query, in one order (no deadlock between two
+    Bundles), before any search: the search and the write it decides then happen in one
+    transaction that no other write under the same condition interleaves with, so two
+    concurrent conditional creates make one resource (http.html#ccreate)."""
+    keys = {
+        _condition_key(e.resource_type, condition)
+        for e in entries
+        if (condition := e.if_none_exist if e.method == "POST" else e.query) is not None
+    }
+    for key in sorted(keys):
+        writer.lock(key)
+
+
+def conditional_matches(writer: Writer, resource_type: str, query: list[tuple[str, str]]) -> list:
+    """The matches of a conditional create's query (If-None-Exist), under the query's lock,
+    which the transaction then holds: its create, if any, cannot race another."""
+    writer.lock(_condition_key(resource_type, query))
+    return _matches(writer, resource_type, query)
+
+
 def _matches(writer: Writer, resource_type: str, query: list[tuple[str, str]]) -> list:
     """The live resources a conditional operation's query finds among those the caller may see
     (the guard's), at most two (enough to tell none, one and many apart)."""
@@ -289,7 +315,7 @@ def _delete(writer: Writer, entry: _Entry) -> None:
 def _resolve_create(writer: Writer, entry: _Entry) -> None:
     """A new id, or with ifNoneExist the single existing match (http.html#ccreate)."""
     if entry.if_none_exist is None:
-        entry.target_id = str(uuid.uuid4())
+        entry.target_id = new_id()
         return
     found = _matches(writer, entry.resource_type, entry.if_none_exist)
     if len(found) > 1:
@@ -298,7 +324,7 @@ def _resolve_create(writer: Writer, entry: _Entry) -> None:
         entry.target_id = found[0]["id"]
         entry.response = _version_response(found[0], HTTPStatus.OK)
     else:
-        entry.target_id = str(uuid.uuid4())
+        entry.target_id = new_id()
 
 
 def _resolve_update(writer: Writer, entry: _Entry) -> None:
@@ -314,7 +340,7 @@ def _resolve_update(writer: Writer, entry: _Entry) -> None:
         raise _invalid(
             f"resource.id {own_id!r} differs from the match {found[0]['id']!r}", "resource.id"
         )
-    entry.target_id = found[0]["id"] if found else own_id or str(uuid.uuid4())
+    entry.target_id = found[0]["id"] if found else own_id or new_id()
 
 
 def _check_overlaps(entries: Sequence[_Entry]) -> None:
@@ -417,6 +443,7 @@ def _put(writer: Writer, entry: _Entry) -> None:
 def _execute(writer: Writer, entries: Sequence[_Entry], base_url: str) -> None:
     """Process parsed entries inside one transaction, filling in their responses."""
     _check_overlaps(entries)  # the targets named by id, before anything is written
+    _lock_conditions(writer, entries)
     by_method: dict[str, list[_Entry]] = {method: [] for method in ORDER}
     for entry in entries:
         by_method[entry.method].append(entry)

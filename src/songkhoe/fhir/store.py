@@ -6,8 +6,9 @@ create); index rows always describe the current version only. A `Writer` holds o
 transaction, so several writes are all or nothing.
 """
 
+import os
 import re
-import uuid
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,6 +65,19 @@ class HistoryEntry:
     last_updated: str
     deleted: bool
     resource: dict | None
+
+
+def new_id() -> str:
+    """A new resource id: a UUIDv7 (RFC 9562, section 5.7), 48 bits of Unix time in
+    milliseconds then 74 random bits. Ids made close in time sort close together, so the B-tree
+    indexes keyed by id (the resource table's primary key, each index table's resource index,
+    the references to new resources) take a batch of new rows on a few pages at their end rather
+    than on a page each across the whole tree. Like meta.lastUpdated of version 1, the id tells
+    when the resource was created."""
+    bits = int.from_bytes(os.urandom(10)) & 0x0FFF3FFFFFFFFFFFFFFF  # room for version, variant
+    value = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | 0x2 << 62 | bits
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def utc_now() -> str:
@@ -155,7 +169,7 @@ class Writer:
         stored = []
         for res in resources:
             resource_type, resource_id = _check_identity(res)
-            stored.append(stamped(res, resource_id or str(uuid.uuid4()), 1, self.timestamp))
+            stored.append(stamped(res, resource_id or new_id(), 1, self.timestamp))
         if self.guard is not None and check:
             for res in stored:
                 self.guard.check(self.conn, "create", res["resourceType"], res["id"], res)
@@ -217,18 +231,21 @@ class Writer:
                 f"(first in batch: {stored[0]['resourceType']}/{stored[0]['id']})"
             ) from None
 
-    def _current(self, resource_type: str, resource_id: str) -> Any:
-        """The current version row (version, deleted), or None if absent.
-
-        Concurrent writers of one resource queue here: SQLite's BEGIN IMMEDIATE already holds the
-        write lock; PostgreSQL takes a transaction-scoped advisory lock on the resource's key
-        (a row lock would not do: the row stops being current when the other writer commits).
-        """
+    def lock(self, key: str) -> None:
+        """Hold the lock named `key` until the transaction ends, so that the transactions that
+        take it run one after the other: SQLite's BEGIN IMMEDIATE already holds the database's
+        write lock for the whole transaction; PostgreSQL takes a transaction-scoped advisory lock
+        on a hash of the key (a row lock would not do: what is locked may not exist yet, or stop
+        being current when the other writer commits)."""
         if self.conn.dialect.name == "postgresql":
             self.conn.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                {"key": f"{resource_type}/{resource_id}"},
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
             )
+
+    def _current(self, resource_type: str, resource_id: str) -> Any:
+        """The current version row (version, deleted), or None if absent; concurrent writers of
+        one resource queue on its lock."""
+        self.lock(f"{resource_type}/{resource_id}")
         return self.conn.execute(
             select(resource.c.version, resource.c.deleted).where(
                 resource.c.res_type == resource_type,

@@ -380,6 +380,8 @@ class _Walk:
                 message = check(value)  # the common case, inlined: a single primitive value
                 if message is not None:
                     self.bad_value((path, key), message)
+            elif type(value) is dict and element.model is not None:  # and a single object
+                self.object(value, element.model, (path, key))
             elif isinstance(value, list):
                 self.fail("structure", (path, key), "a single value is expected, not an array")
             else:
@@ -408,7 +410,11 @@ class _Walk:
         # In an array of primitives, null holds the place of a value whose `_name` sibling
         # carries its id or extensions (json.html#primitive), and the other way round.
         primitive = key.startswith("_") or element.check is not None
+        model = None if primitive else element.model
         for index, item in enumerate(value):
+            if type(item) is dict and model is not None:  # the common case, inlined
+                self.object(item, model, (path, index))
+                continue
             if item is not None:
                 self.item(item, element, (path, index))
                 continue

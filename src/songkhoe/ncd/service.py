@@ -31,7 +31,7 @@ from songkhoe.db.tables import (
 from songkhoe.fhir.store import ResourceStore, Writer
 from songkhoe.fhir.systems import BASE, UCUM
 from songkhoe.ncd import projections as proj
-from songkhoe.ncd.scores import who_cvd_band, who_cvd_lab
+from songkhoe.ncd.scores import who_cvd_band, who_cvd_lab, who_cvd_note
 from songkhoe.terminology import loinc
 
 METHOD_SYSTEM = f"{BASE}/CodeSystem/risk-method"
@@ -220,3 +220,80 @@ def _write_changed(writer: Writer, resources: list[dict]) -> int:
     for res in changed:
         writer.update(res)
     return len(new) + len(changed)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckupInputs:
+    """What one check-up recorded for the WHO CVD risk, with the references of the resources that
+    hold each value (`urn:uuid:` references of a transaction Bundle being written work too)."""
+
+    encounter: str  # "Encounter/id" or "urn:uuid:..."
+    at: str  # the check-up's start, a FHIR dateTime
+    systolic: float | None
+    bp_ref: str | None
+    cholesterol: float | None  # mmol/L
+    cholesterol_ref: str | None
+    smoking: int | None  # proj.NEVER / FORMER / CURRENT
+    smoking_ref: str | None
+    glucose: float | None  # fasting, mmol/L
+    glucose_ref: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonAssessment:
+    risk_pct: float | None
+    band: str
+    note: str  # why the risk cannot be computed ("" when it can)
+    diabetes: bool
+    resource: dict | None  # the RiskAssessment to write (None when not computable)
+
+
+def assess_checkup(
+    *, patient: dict, inputs: CheckupInputs, history: list[dict]
+) -> PersonAssessment:
+    """One person's WHO CVD risk from a check-up just recorded, by the rules `refresh` applies to
+    everyone: age on the day, diabetes known from `history` (their Conditions and
+    MedicationRequests, read through the same projection rules) or fasting glucose >= 7.0 mmol/L,
+    and the RiskAssessment with its basis, under the person's one assessment id."""
+    on_utc = proj._utc(inputs.at) or ""
+    at = np.datetime64(on_utc[:19])
+    builder = proj._Builder({patient["id"]: 0})
+    for res in history:
+        {"Condition": builder.condition, "MedicationRequest": builder.medication_request}.get(
+            res.get("resourceType"), lambda _: None
+        )(res)
+    basis_known = [
+        f"Condition/{source}"
+        for _, source, code, onset in builder.rows["ncd_diagnosis"]
+        if code[:3] in proj.DIABETES_CODES and not (onset and onset > on_utc)
+    ]
+    basis_known += [
+        f"MedicationRequest/{source}"
+        for _, source, atc, _, when in builder.rows["ncd_treatment"]
+        if atc.startswith(proj.GLUCOSE_LOWERING_ATC) and not (when and when > on_utc)
+    ]
+    high_glucose = inputs.glucose is not None and inputs.glucose >= DIABETES_FPG_MMOL
+    diabetes = bool(basis_known) or high_glucose
+    born = proj.to_date([patient.get("birthDate")])
+    age = (at.astype("datetime64[D]") - born).astype(float) / 365.25
+    nan = float("nan")
+    args = (
+        np.array([patient.get("gender") or ""]),
+        age,
+        np.array([nan if inputs.smoking is None else float(inputs.smoking == proj.CURRENT)]),
+        np.array([float(diabetes)]),
+        np.array([nan if inputs.systolic is None else inputs.systolic]),
+        np.array([nan if inputs.cholesterol is None else inputs.cholesterol]),
+    )
+    risk = float(who_cvd_lab(*args)[0])
+    if not np.isfinite(risk):
+        return PersonAssessment(None, "", str(who_cvd_note(*args)[0]), diabetes, None)
+    band = str(who_cvd_band(np.array([risk]))[0])
+    basis = [inputs.encounter]
+    basis += [r for r in (inputs.bp_ref, inputs.cholesterol_ref, inputs.smoking_ref) if r]
+    if high_glucose and inputs.glucose_ref:
+        basis.append(inputs.glucose_ref)
+    basis += basis_known
+    resource = _risk_assessment(patient["id"], "", at, risk, band, basis)
+    resource["encounter"] = {"reference": inputs.encounter}
+    return PersonAssessment(risk, band, "", diabetes, resource)

@@ -21,13 +21,20 @@ def surveillance() -> None:
     """Notifiable-disease surveillance: aberration detection."""
 
 
-def _control(method: str, alpha: float | None, b: int | None, w: int | None) -> dict[str, Any]:
+def _control(
+    method: str, alpha: float | None, b: int | None, w: int | None, population_offset: bool
+) -> dict[str, Any]:
     """The control parameters given on the command line; those the method lacks are errors."""
-    options = (("alpha", alpha), ("b", b), ("w", w))
+    options = (
+        ("alpha", alpha),
+        ("b", b),
+        ("w", w),
+        ("population_offset", population_offset or None),
+    )
     given = {name: value for name, value in options if value is not None}
     for name in given:
         if name not in METHODS[method].options:
-            raise DetectError(f"--{name} does not apply to --method {method}")
+            raise DetectError(f"--{name.replace('_', '-')} does not apply to --method {method}")
     if alpha is not None and not 0 < alpha < 1:
         raise DetectError(f"--alpha must be between 0 and 1, got {alpha}")
     if b is not None and b < 1:
@@ -35,6 +42,11 @@ def _control(method: str, alpha: float | None, b: int | None, w: int | None) -> 
     if w is not None and w < 0:
         raise DetectError(f"--w must be 0 or more, got {w}")
     return given
+
+
+def _number(value: float) -> str:
+    """A population as read: whole numbers without a decimal point."""
+    return str(int(value)) if value.is_integer() else repr(float(value))
 
 
 def _write(path: Path, series: WeeklySeries, result: DetectorResult) -> None:
@@ -47,16 +59,23 @@ def _write(path: Path, series: WeeklySeries, result: DetectorResult) -> None:
         with partial.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             unit_column = ["unit"] if series.units is not None else []
-            writer.writerow([*unit_column, "date", "count", "upperbound", "alarm"])
+            pop_column = ["population"] if series.population is not None else []
+            writer.writerow([*unit_column, "date", "count", *pop_column, "upperbound", "alarm"])
             for i, counts in enumerate(series.counts[:, result.first :]):
                 unit = [series.units[i]] if series.units is not None else []
                 for j, day in enumerate(dates):
                     bound = float(upper[i, j])
+                    pop = (
+                        [_number(series.population[i, result.first + j])]
+                        if series.population is not None
+                        else []
+                    )
                     writer.writerow(
                         [
                             *unit,
                             day,
                             int(counts[j]),
+                            *pop,
                             "" if math.isnan(bound) else repr(bound),
                             OUTPUT_ALARM[int(alarm[i, j])],
                         ]
@@ -74,6 +93,11 @@ def _write(path: Path, series: WeeklySeries, result: DetectorResult) -> None:
 @click.option("--b", "b", type=int, default=None, help="Farrington: years back (R's b).")
 @click.option("--w", "w", type=int, default=None, help="Farrington: half-window in weeks (R's w).")
 @click.option(
+    "--population-offset",
+    is_flag=True,
+    help="farrington-flexible, noufaily: log(population) as offset (R's populationOffset).",
+)
+@click.option(
     "--from",
     "from_date",
     default=None,
@@ -86,16 +110,18 @@ def detect_command(
     alpha: float | None,
     b: int | None,
     w: int | None,
+    population_offset: bool,
     from_date: str | None,
     output: Path,
 ) -> None:
     """Run an aberration detector (R `surveillance` 1.20.3 parameters and defaults) on the weekly
     counts of INPUT_PATH (columns date, count, optionally unit, population) and write
-    unit, date, count, upperbound, alarm for every evaluated week to OUTPUT."""
+    unit, date, count, population (when given), upperbound, alarm for every evaluated week to
+    OUTPUT."""
     from songkhoe.cli import CommandError
 
     try:
-        control = _control(method, alpha, b, w)
+        control = _control(method, alpha, b, w, population_offset)
         series = read_series(input_path)
         first = None
         if from_date is not None:

@@ -13,10 +13,8 @@ import numpy as np
 
 from songkhoe.surveillance.cusum import algo_cusum
 from songkhoe.surveillance.ears import ears_c, ears_max_lag
-from songkhoe.surveillance.models import DetectorResult
+from songkhoe.surveillance.models import WEEKS_PER_YEAR, DetectorResult
 from songkhoe.surveillance.series import WeeklySeries
-
-WEEKS_PER_YEAR = 52  # the `freq` of a weekly sts in R
 
 Runner = Callable[[np.ndarray, np.ndarray, int, dict[str, Any]], DetectorResult]
 
@@ -82,17 +80,18 @@ def _farrington_first(control: dict[str, Any]) -> int:
 
 
 _FARRINGTON_OPTIONS = frozenset({"alpha", "b", "w"})
+_FLEXIBLE_OPTIONS = _FARRINGTON_OPTIONS | {"population_offset"}
 
 METHODS: dict[str, Method] = {
     "ears-c1": _ears("C1"),
     "ears-c2": _ears("C2"),
     "ears-c3": _ears("C3"),
     "farrington": Method(_algo_farrington, _farrington_first, _FARRINGTON_OPTIONS),
-    "farrington-flexible": Method(_farrington_flexible, _farrington_first, _FARRINGTON_OPTIONS),
+    "farrington-flexible": Method(_farrington_flexible, _farrington_first, _FLEXIBLE_OPTIONS),
     "noufaily": Method(
         _noufaily,
         lambda control: _farrington_first(_noufaily_control(control)),
-        _FARRINGTON_OPTIONS,
+        _FLEXIBLE_OPTIONS,
     ),
     "cusum": Method(_cusum, lambda _control: None, frozenset()),
 }
@@ -114,7 +113,8 @@ def detect(
 ) -> DetectorResult:
     """Run `method` (a key of METHODS) on every unit of `series` from week index `first`
     (default: the method's first week with enough history) to the end; `control` holds the
-    method's control parameters (R names, snake_case)."""
+    method's control parameters (R names, snake_case). With ``population_offset=True``
+    (farringtonFlexible's ``populationOffset``) the series' population is the offset."""
     if method not in METHODS:
         raise DetectError(f"unknown method {method!r} (one of {', '.join(METHODS)})")
     spec = METHODS[method]
@@ -131,6 +131,10 @@ def detect(
             f"{method} needs {first} weeks of history before its first evaluated week, "
             f"the input has {n_weeks} weeks"
         )
+    if control.get("population_offset"):
+        if series.population is None:
+            raise DetectError(f"{method}: the population offset needs a population column")
+        control = {**control, "population": series.population}
     try:
         return spec.run(series.counts, series.dates, first, control)
     except ValueError as exc:

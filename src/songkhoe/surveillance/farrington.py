@@ -35,7 +35,7 @@ from songkhoe.surveillance.glm import (
     dispersion,
     fit_quasi_poisson,
 )
-from songkhoe.surveillance.models import DetectorResult
+from songkhoe.surveillance.models import WEEKS_PER_YEAR, DetectorResult
 
 __all__ = ["NOUFAILY_PRESET", "algo_farrington", "farrington_flexible"]
 
@@ -73,12 +73,15 @@ def _as_matrix(observed: np.ndarray) -> tuple[np.ndarray, bool]:
     return obs, single
 
 
-def _check(obs: np.ndarray, dates: np.ndarray, first: int, limit54: Sequence[int]) -> np.ndarray:
-    days = np.asarray(dates, dtype="datetime64[D]")
-    if days.shape != (obs.shape[1],):
+def _check(
+    obs: np.ndarray, dates: np.ndarray | None, first: int, limit54: Sequence[int]
+) -> np.ndarray | None:
+    n_weeks = obs.shape[1]
+    days = None if dates is None else np.asarray(dates, dtype="datetime64[D]")
+    if days is not None and days.shape != (n_weeks,):
         raise ValueError("dates: need one date per week of observed")
-    if not 0 <= first < days.size:
-        raise ValueError(f"first: must be within 0..{days.size - 1}")
+    if not 0 <= first < n_weeks:
+        raise ValueError(f"first: must be within 0..{n_weeks - 1}")
     if not (limit54[0] >= 0 and limit54[1] > 0):
         raise ValueError("limit54: need cases >= 0 and period > 0")
     return days
@@ -121,7 +124,7 @@ def _anscombe_weights(fit: QuasiPoissonFit, phi: np.ndarray, threshold: float) -
         s = 1.5 * (np.cbrt(fit.y) ** 2 / np.sqrt(np.cbrt(fit.mu)) - root)
         s = s / np.sqrt(phi[:, None] * (1 - fit.hat))
         big = s > threshold
-        inv2 = np.where(big, s**-2.0, 1.0)
+        inv2 = np.divide(1.0, s * s, out=np.ones_like(s), where=big)
         gamma = s.shape[1] / inv2.sum(axis=1, keepdims=True)
         return gamma * inv2
 
@@ -316,9 +319,25 @@ def _blocks(ref_idx: list[int], n_weeks: int, now: int, b: int, w: int, p: int) 
     return factors
 
 
+def _flexible_references(
+    days: list[dt.date] | None, day_index: dict[dt.date, int], k: int, b: int
+) -> list[int]:
+    """0-based weeks of ``algo.farrington.referencetimepoints``: by date, or ``k - 52 i`` for an
+    ``sts`` without dates (``epochAsDate = FALSE``, ``freq = 52``)."""
+    if days is None:
+        refs = [k - WEEKS_PER_YEAR * i for i in range(b + 1)]
+        if refs[-1] >= 0:
+            return refs
+    else:
+        dates = _reference_time_points(days, k, b)
+        if all(r in day_index for r in dates):
+            return [day_index[r] for r in dates]
+    raise ValueError(f"first: week {k} lacks reference time points; decrease b or start later")
+
+
 def _flexible_design(
-    days: list[dt.date],
-    day_index: dict[dt.date, int],
+    refs: list[int],
+    time: np.ndarray,
     k: int,
     *,
     b: int,
@@ -328,28 +347,25 @@ def _flexible_design(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``algo.farrington.data.glm`` and the model matrix of ``formulaGLM``.
 
-    Returns the 0-based reference weeks and the design: intercept, ``wtime`` and the treatment
-    contrasts of ``seasgroups`` when ``no_periods > 1``, with the row for the prediction at week
-    ``k`` (period ``no_periods``) appended last. R measures ``wtime`` from the first reference
-    week and contrasts against period 1; here ``wtime`` is measured from week ``k`` and period
-    ``no_periods`` is the baseline, so that the prediction row is ``(1, 0, 0, ...)``. The model
-    is the same; the prediction and its standard error stay accurate when some periods have
-    only zero counts (fitted means near 1e-10), where R's parametrisation cancels badly.
+    ``refs`` are the 0-based reference time points, ``time`` R's ``wtime`` scale (weeks since
+    the first week). Returns the 0-based reference weeks and the design: intercept, ``wtime``
+    and the treatment contrasts of ``seasgroups`` when ``no_periods > 1``, with the row for the
+    prediction at week ``k`` (period ``no_periods``) appended last. R measures ``wtime`` from
+    the first reference week and contrasts against period 1; here ``wtime`` is measured from
+    week ``k`` and period ``no_periods`` is the baseline, so that the prediction row is
+    ``(1, 0, 0, ...)``. The model is the same; the prediction and its standard error stay
+    accurate when some periods have only zero counts (fitted means near 1e-10), where R's
+    parametrisation cancels badly.
     """
-    refs = _reference_time_points(days, k, b)
-    if not all(r in day_index for r in refs):
-        raise ValueError(f"first: week {k} lacks reference time points; decrease b or start later")
     now = k + 1
-    factors = _blocks([day_index[r] + 1 for r in refs], len(days), now, b, w, no_periods)
+    factors = _blocks([r + 1 for r in refs], time.size, now, b, w, no_periods)
     excluded = _rseq(now - past_weeks_not_included, now)
     if min(excluded) < 0:
         raise ValueError("past_weeks_not_included: reaches before the first week")
     ids = factors.copy()
     ids[[i for i in excluded if i > 0]] = np.nan
     idx = np.flatnonzero(~np.isnan(ids)) - 1
-    step = (days[1] - days[0]).days
-    wtime = [(days[i] - days[k]).days / step for i in [*idx, k]]
-    cols = [np.ones(idx.size + 1), np.array(wtime)]
+    cols = [np.ones(idx.size + 1), time[[*idx, k]] - time[k]]
     if no_periods != 1:
         groups = np.append(factors[idx + 1], no_periods)
         levels = np.unique(groups[:-1])
@@ -361,7 +377,7 @@ def _flexible_design(
 
 def farrington_flexible(
     observed: np.ndarray,
-    dates: np.ndarray,
+    dates: np.ndarray | None,
     *,
     first: int,
     b: int = 5,
@@ -387,6 +403,8 @@ def farrington_flexible(
     ``past_weeks_not_included=None`` means ``w``. Every week from ``first`` (0-based) to the end
     is evaluated; ``population`` (same shape as ``observed``) is needed only with
     ``population_offset``. Use ``**NOUFAILY_PRESET`` for Noufaily et al. (2013).
+    ``dates=None`` is R's ``sts`` without dates (``epochAsDate = FALSE``, ``freq = 52``): the
+    reference weeks are then exactly 52, 104, ... weeks back instead of the same date.
     """
     obs, single = _as_matrix(observed)
     days_np = _check(obs, dates, first, limit54)
@@ -400,8 +418,12 @@ def farrington_flexible(
         log_pop = np.log(np.atleast_2d(np.asarray(population, dtype=float)))
         if log_pop.shape != obs.shape:
             raise ValueError("population: must have the shape of observed")
-    days = [_to_date(d) for d in days_np]
-    day_index = {d: i for i, d in enumerate(days)}
+    if days_np is None:
+        days, day_index, time = None, {}, np.arange(obs.shape[1], dtype=float)
+    else:
+        days = [_to_date(d) for d in days_np]
+        day_index = {d: i for i, d in enumerate(days)}
+        time = (days_np - days_np[0]) / (days_np[1] - days_np[0])
     n_series, n_eval = obs.shape[0], obs.shape[1] - first
     upper = np.full((n_series, n_eval), np.nan)
     alarm = np.full((n_series, n_eval), -1, dtype=np.int8)
@@ -410,8 +432,9 @@ def farrington_flexible(
         reweight=reweight, weights_threshold=weights_threshold, keep_weights=not reweight
     )
     for col, k in enumerate(range(first, obs.shape[1])):
+        refs = _flexible_references(days, day_index, k, b)
         idx, x = _flexible_design(
-            days, day_index, k, b=b, w=w, no_periods=no_periods, past_weeks_not_included=pwni
+            refs, time, k, b=b, w=w, no_periods=no_periods, past_weeks_not_included=pwni
         )
         y = obs[:, idx]
         off = None if log_pop is None else log_pop[:, idx]
@@ -519,7 +542,8 @@ def algo_farrington(
             with_t, conv = _fit_fun(x_t, y, offset=None, **fit_args)
             eta_t = with_t.link(x0_t)
             p_trend = coef_p_value(with_t.fit, 1, with_t.summary_disp)
-            mu0 = np.maximum(np.exp(eta_t), _EPS)
+            with np.errstate(over="ignore"):
+                mu0 = np.maximum(np.exp(eta_t), _EPS)
             # fitGLM.fast drops the trend when its fit does not converge
             keep = conv & (b >= 3) & (p_trend < 0.05) & (mu0 <= y.max(axis=1))
             eta = np.where(keep, eta_t, eta)

@@ -55,6 +55,76 @@ def _inverse(a: np.ndarray) -> np.ndarray:
     return np.linalg.inv(scaled) * d[:, :, None] * d[:, None, :]
 
 
+class _Sums:
+    """``X'WX``, ``X'w`` and ``sum(w)`` for weight rows ``w`` in one matrix product, through the
+    distinct columns among the products ``x_i x_j``, the columns of ``x`` and ones (few when
+    ``x`` holds dummy variables)."""
+
+    def __init__(self, x: np.ndarray):
+        n, p = x.shape
+        prods = (x[:, :, None] * x[:, None, :]).reshape(n, -1)
+        cols, back = np.unique(
+            np.concatenate([prods, x, np.ones((n, 1))], axis=1), axis=1, return_inverse=True
+        )
+        self.columns, back = np.ascontiguousarray(cols), back.ravel()
+        self.p, self.xx, self.x, self.one = p, back[: p * p], back[p * p : -1], back[-1]
+
+    def __call__(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        prod = w @ self.columns
+        return prod[:, self.xx].reshape(-1, self.p, self.p), prod[:, self.x], prod[:, self.one]
+
+
+def _fit_saturated(
+    units: np.ndarray,
+    unit_of: np.ndarray,
+    member: np.ndarray,
+    y: np.ndarray,
+    w_prior: np.ndarray,
+    maxit: int,
+    epsilon: float,
+) -> QuasiPoissonFit:
+    """``fit_quasi_poisson`` when the design has as many distinct rows ("units", e.g. periods)
+    as columns and no offset: then R's weighted least-squares step gives each unit the linear
+    predictor ``sum(w mu z) / sum(w mu)`` over its observations, which after the first step is
+    ``eta + sum(w y) / (mu sum(w)) - 1``; the coefficients solve ``units @ b = eta``."""
+    w_unit, wy_unit = w_prior @ member, (w_prior * y) @ member
+    ylogy = special.xlogy(y, y)
+    const = (w_prior * ylogy).sum(axis=1) - wy_unit.sum(axis=1)
+    eta0 = np.log(y + 0.1)
+    m0 = np.maximum(np.exp(eta0), _EPS)
+    devold = _dev(y, ylogy, m0, w_prior)
+    w_obs = w_prior * m0
+    sw = w_obs @ member  # sum of the working weights per unit
+    eta = ((w_obs * (eta0 + (y - m0) / m0)) @ member) / sw
+    s, g = w_unit.shape
+    eta_last, m_last, sw_last = np.zeros((s, g)), np.zeros((s, g)), np.zeros((s, g))
+    w_last, converged = np.zeros_like(y), np.zeros(s, dtype=bool)
+    rows, m_prev = np.arange(s), m0  # the means before the step (per unit from the second on)
+    for it in range(maxit):
+        m = np.maximum(np.exp(eta), _EPS)
+        dev = 2.0 * (
+            const[rows] - (wy_unit[rows] * np.log(m)).sum(axis=1) + (w_unit[rows] * m).sum(axis=1)
+        )
+        done = np.abs(dev - devold) / (np.abs(dev) + 0.1) < epsilon
+        stop = np.ones_like(done) if it == maxit - 1 else done
+        r = rows[stop]
+        eta_last[r], m_last[r], sw_last[r], converged[r] = eta[stop], m[stop], sw[stop], done[stop]
+        w_last[r] = w_obs[stop] if it == 0 else w_prior[r] * m_prev[stop][:, unit_of]
+        if stop.all():
+            break
+        go = ~stop
+        rows, eta, m_prev, devold = rows[go], eta[go], m[go], dev[go]
+        sw = w_unit[rows] * m_prev
+        eta = eta + wy_unit[rows] / sw - 1.0
+    inv_units = np.linalg.inv(units)
+    coef = eta_last @ inv_units.T
+    cov = np.einsum("ig,sg,jg->sij", inv_units, 1.0 / sw_last, inv_units)
+    hat = w_last / sw_last[:, unit_of]
+    hat[hat > 1 - 10 * _EPS] = 1.0
+    df_residual = (w_prior != 0).sum(axis=1) - units.shape[1]
+    return QuasiPoissonFit(coef, m_last[:, unit_of], converged, w_last, cov, hat, df_residual, y)
+
+
 def fit_quasi_poisson(
     x: np.ndarray,
     y: np.ndarray,
@@ -68,55 +138,87 @@ def fit_quasi_poisson(
 
     Mirrors R 4.2 ``stats::glm.fit`` (IRLS, ``glm.control(epsilon = 1e-8, maxit = 25)``); rows
     that reach ``maxit`` keep the state of the last iteration and ``converged`` False, as in R.
+
+    The iterates are R's, computed with less arithmetic. After the first, the weighted
+    least-squares step is written ``b + (X'WX)^-1 X'(w (y - mu))``, the same solution as R's
+    ``(X'WX)^-1 X'Wz``, and the deviance ``2 sum w (y log y - y - y eta + mu)`` takes
+    ``sum w y eta`` from ``b . X'(w y)`` and ``sum w mu`` from ``X'WX``: an iteration costs one
+    ``exp`` and two matrix products. Without an offset, observations sharing a design row (a
+    period, without trend) share their mean: after the first step, which starts from each
+    observation's own ``y + 0.1``, they are fitted as one observation with their weights summed.
     """
     s, n = y.shape
     p = x.shape[1]
-    # X'WX through the distinct columns of the products x_i x_j (few with dummy variables)
-    xx, back = np.unique(
-        (x[:, :, None] * x[:, None, :]).reshape(n, -1), axis=1, return_inverse=True
-    )
-    xx, back = np.ascontiguousarray(xx), back.ravel()
     w_prior = np.ones_like(y) if prior_weights is None else prior_weights
+    ylogy = special.xlogy(y, y)
+    wy = w_prior * y
     off = np.zeros_like(y) if offset is None else offset
-    coef, mu = np.zeros((s, p)), np.zeros_like(y)
-    w2, a_last = np.zeros_like(y), np.zeros((s, p, p))
-    converged = np.zeros(s, dtype=bool)
-    # the rows still iterating, compacted: their index, response, weights, offset and state
-    rows, yy, wp, oo, ylogy = np.arange(s), y, w_prior, off, special.xlogy(y, y)
+    # the distinct design rows ("units") and each observation's unit
+    units, unit_of, member = x, np.arange(n), None
+    if offset is None:
+        distinct, of = np.unique(x, axis=0, return_inverse=True)
+        if distinct.shape[0] < n:
+            units, unit_of = distinct, of.ravel()
+            member = np.eye(units.shape[0])[unit_of]
+            if units.shape[0] == p and np.linalg.matrix_rank(units) == p:
+                return _fit_saturated(units, unit_of, member, y, w_prior, maxit, epsilon)
+
+    def per_unit(v: np.ndarray) -> np.ndarray:
+        return v if member is None else v @ member
+
+    sums = _Sums(units)
+    # per row: unit weights, X'(w y), the deviance's constant part; compacted as rows converge
+    rows = np.arange(s)
+    w_unit = None if prior_weights is None and member is None else per_unit(w_prior)
+    xwy = wy @ x
+    const = (w_prior * ylogy).sum(axis=1) - wy.sum(axis=1) - (wy * off).sum(axis=1)
+    wy_unit = per_unit(wy)
+    # first step from eta = log(y + 0.1), observation by observation
     eta = np.log(y + 0.1)
     m = np.maximum(np.exp(eta), _EPS)
-    devold = _dev(yy, ylogy, m, wp)
+    devold = _dev(y, ylogy, m, w_prior)
+    w_obs = w_prior * m
+    a, _, _ = sums(per_unit(w_obs))
+    rhs = per_unit(w_obs * (eta - off + (y - m) / m)) @ units
+    b = np.zeros((s, p))
+    coef, mu_unit = np.zeros((s, p)), np.zeros((s, units.shape[0]))
+    w_last, a_last = np.zeros_like(y), np.zeros((s, p, p))
+    converged = np.zeros(s, dtype=bool)
+    m_prev = m  # the means before the step (per unit from the second step on)
     for it in range(maxit):
-        z = eta - oo + (yy - m) / m
-        w2a = wp * m
-        a = (w2a @ xx)[:, back].reshape(-1, p, p)
-        b = _solve(a, (w2a * z) @ x)
-        eta = b @ x.T + oo
-        m = np.maximum(np.exp(eta), _EPS)
-        dev = _dev(yy, ylogy, m, wp)
+        b = b + _solve(a, rhs)
+        eta = b @ units.T
+        if offset is not None:
+            eta += off[rows]
+        m = np.exp(eta)
+        low = m < _EPS
+        clipped = low.any()
+        if clipped:
+            m[low] = _EPS
+        w_new = m if w_unit is None else w_unit[rows] * m
+        a_new, xwm, wm = sums(w_new)
+        wy_eta = (b * xwy[rows]).sum(axis=1)  # without the offset's part, which is in const
+        if clipped:  # there y log(mu) is y log(eps), not y eta
+            wy_eta += np.where(low, wy_unit[rows] * (np.log(_EPS) - eta), 0.0).sum(axis=1)
+        dev = 2.0 * (const[rows] - wy_eta + wm)
         done = np.abs(dev - devold) / (np.abs(dev) + 0.1) < epsilon
-        if it == maxit - 1:
-            stop = np.ones_like(done)
-        else:
-            stop = done
+        stop = np.ones_like(done) if it == maxit - 1 else done
         r = rows[stop]
-        coef[r], mu[r], w2[r], a_last[r], converged[r] = (
-            b[stop],
-            m[stop],
-            w2a[stop],
-            a[stop],
-            done[stop],
-        )
+        coef[r], mu_unit[r], a_last[r], converged[r] = b[stop], m[stop], a[stop], done[stop]
+        # R's model$weights: the working weights of the last step, w * mu before it
+        w_last[r] = w_obs[stop] if it == 0 else w_prior[r] * m_prev[stop][:, unit_of]
         if stop.all():
             break
         go = ~stop
-        rows, yy, wp, oo, ylogy = rows[go], yy[go], wp[go], oo[go], ylogy[go]
-        eta, m, devold = eta[go], m[go], dev[go]
+        rows, b, m_prev, devold = rows[go], b[go], m[go], dev[go]
+        a, rhs = a_new[go], (xwy[rows] - xwm[go])
+    mu = mu_unit[:, unit_of] if member is not None else mu_unit
     cov = _inverse(a_last)
-    hat = w2 * (np.matmul(x, cov) * x).sum(axis=2)
+    h_unit = (np.matmul(units, cov) * units).sum(axis=2)
+    hat = w_last * h_unit[:, unit_of] if member is not None else w_last * h_unit
     hat[hat > 1 - 10 * _EPS] = 1.0
     df_residual = (w_prior != 0).sum(axis=1) - p
-    return QuasiPoissonFit(coef, mu, converged, w2, cov, hat, df_residual, y)
+    return QuasiPoissonFit(coef, mu, converged, w_last, cov, hat, df_residual, y)
 
 
 def dispersion(fit: QuasiPoissonFit, weights: np.ndarray | None = None) -> np.ndarray:

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+WEEKS_PER_YEAR = 52  # the `freq` of a weekly sts in R
+
 
 @dataclass(frozen=True, slots=True)
 class DetectorResult:

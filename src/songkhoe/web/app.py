@@ -9,10 +9,14 @@ from sqlalchemy import text
 
 from songkhoe import __version__
 from songkhoe.auth import api as auth_api
+from songkhoe.chatbot import views as chatbot_views
 from songkhoe.config import get_settings
 from songkhoe.fhir import api as fhir_api
 from songkhoe.fhir.store import ResourceStore
+from songkhoe.imaging import views as imaging_views
 from songkhoe.ncd import api as ncd_api
+from songkhoe.surveillance import views as surveillance_views
+from songkhoe.telehealth import views as telehealth_views
 from songkhoe.web import views
 from songkhoe.web.hardening import install_hardening
 
@@ -37,6 +41,10 @@ def create_app(*, store: ResourceStore) -> FastAPI:
     app.include_router(auth_api.build_router(store))
     app.include_router(views.build_router(store))
     app.include_router(ncd_api.build_router(store))
+    app.include_router(imaging_views.build_router(store))
+    app.include_router(telehealth_views.build_router(store))
+    app.include_router(surveillance_views.build_router(store))
+    app.include_router(chatbot_views.build_router(store))
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), "static")
     fhir_api.install(app, store)
     settings = get_settings()

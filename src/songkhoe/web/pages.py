@@ -168,3 +168,19 @@ def home_panels(store: ResourceStore, who: Viewer) -> list[tuple[str, dict]]:
 def chart_panels(store: ResourceStore, who: Viewer, patient_id: str) -> list[tuple[str, dict]]:
     loaded = ((p.template, p.load(store, who, patient_id)) for p in CHART_PANELS)
     return [(template, data) for template, data in loaded if data is not None]
+
+
+DASHBOARD_PANELS: list[Panel] = []
+
+
+def register_dashboard_panel(
+    template: str, load: Callable[[ResourceStore, Viewer], dict | None], order: int
+) -> None:
+    """A block on the dashboard page (e.g. surveillance alerts): `load(store, who)` returns the
+    template's `panel` context or None. Aggregates only: the dashboard is the managers' page."""
+    _add(DASHBOARD_PANELS, Panel(template, load, order))
+
+
+def dashboard_panels(store: ResourceStore, who: Viewer) -> list[tuple[str, dict]]:
+    loaded = ((p.template, p.load(store, who)) for p in DASHBOARD_PANELS)
+    return [(template, data) for template, data in loaded if data is not None]

@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from songkhoe.auth.caller import Caller
 from songkhoe.auth.service import (
     InvalidCredentials,
     LoginThrottled,
@@ -17,10 +16,11 @@ from songkhoe.auth.service import (
 )
 from songkhoe.auth.service import authenticate as check_password
 from songkhoe.fhir import search as fhir_search
-from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.search import parse_query
 from songkhoe.fhir.store import ResourceStore
-from songkhoe.fhir.systems import BHYT, CCCD, LOINC
+from songkhoe.fhir.systems import BHYT, CCCD
+from songkhoe.web import assets, checkup, dashboard, map_views, registration, worklist_views
+from songkhoe.web.chart import load as load_chart
 from songkhoe.web.i18n import LANGUAGES, language, translator
 from songkhoe.web.pages import (
     chart_panels,
@@ -33,6 +33,7 @@ from songkhoe.web.pages import (
     to_login,
     viewer,
 )
+from songkhoe.web.records import RecordRefused, open_record
 from songkhoe.web.session import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -47,7 +48,6 @@ from songkhoe.web.session import (
 SESSION_SECONDS = 8 * 3600
 DIGITS = re.compile(r"\d{9,12}")
 INSURANCE = re.compile(r"[A-Za-z]{2}\d{13}")
-BP_PANEL = f"{LOINC}|85354-9"
 
 
 def _person_query(text: str) -> list[tuple[str, str]]:
@@ -62,27 +62,16 @@ def _person_query(text: str) -> list[tuple[str, str]]:
     return [("name", word) for word in text.split()]
 
 
-class RecordRefused(Exception):
-    def __init__(self, status: int, key: str) -> None:
-        self.status, self.key = status, key
-
-
 register_nav("/people", "people", lambda access: access.sees_people, order=10)
 
 
 def build_router(store: ResourceStore) -> APIRouter:
+    """The pages of the web app; the sub-routers come first so that their fixed paths
+    (/people/new, /static/vendor/...) win over the patterns below and the /static mount."""
     router = APIRouter(include_in_schema=False)
-
-    def open_record(caller: Caller, patient_id: str, resource_type: str) -> dict:
-        """A person's record (audited), if the caller may read `resource_type` about them."""
-        try:
-            caller.access.require(resource_type, "read")
-            return caller.readable("read", store.read("Patient", patient_id))
-        except FhirError as exc:
-            key = "forbidden" if exc.status == 403 else "not_found"
-            raise RecordRefused(exc.status, key) from None
-        except LookupError:
-            raise RecordRefused(404, "not_found") from None
+    router.include_router(assets.build_router())
+    for module in (registration, checkup, worklist_views, dashboard, map_views):
+        router.include_router(module.build_router(store))
 
     def login_page(request: Request, error: str | None = None, status: int = 200) -> Response:
         token = new_login_token()
@@ -146,11 +135,18 @@ def build_router(store: ResourceStore) -> APIRouter:
         if who is None:
             return to_login()
         caller = who.caller
+        code = worklist_views.chosen_commune(who, None)
+        place = who.principal.place
         return page(
             request,
             "home.html",
             who,
             sees_people=caller.access.sees_people,
+            worklists=worklist_views.counts(store, who, code)
+            if code and place.kind == "commune"
+            else None,
+            commune_code=code,
+            can_register=caller.access.principal.allows("Patient", "write"),
             panels=home_panels(store, who),
         )
 
@@ -179,32 +175,19 @@ def build_router(store: ResourceStore) -> APIRouter:
             return to_login()
         caller = who.caller
         try:
-            patient = open_record(caller, patient_id, "Patient")
+            patient = open_record(store, caller, patient_id, "Patient")
         except RecordRefused as refused:
             return message(request, who, refused.status, refused.key)
 
-        def latest(resource_type: str, *items: tuple[str, str]) -> list[dict]:
-            query = parse_query(resource_type, [("subject", f"Patient/{patient_id}"), *items])
-            query.restrict = caller.access.restriction
-            with store.engine.connect() as conn:
-                return [r for _, r in fhir_search.page(conn, resource_type, query)]
-
-        conditions = latest("Condition", ("clinical-status", "active"))
-        medications = latest("MedicationRequest", ("status", "active"))
-        pressures = latest("Observation", ("code", BP_PANEL), ("_sort", "-date"), ("_count", "10"))
-        caller.audit_found(
-            "search-type",
-            conditions + medications + pressures,
-            f"Patient/{patient_id}: record summary",
-        )
+        chart = load_chart(store, caller, patient_id, translator(language(request)))
+        caller.audit_found("search-type", chart.found, f"Patient/{patient_id}: chart")
         return page(
             request,
             "person.html",
             who,
             patient=patient,
-            conditions=conditions,
-            medications=medications,
-            pressures=pressures,
+            chart=chart,
+            can_write=caller.access.principal.allows("Observation", "write"),
             panels=chart_panels(store, who, patient_id),
         )
 
@@ -215,7 +198,7 @@ def build_router(store: ResourceStore) -> APIRouter:
             return to_login()
         caller = who.caller
         try:
-            open_record(caller, patient_id, "AuditEvent")
+            open_record(store, caller, patient_id, "AuditEvent")
         except RecordRefused as refused:
             return message(request, who, refused.status, refused.key)
         items = [("patient", patient_id), ("_sort", "-date"), ("_count", "200")]

@@ -1,0 +1,186 @@
+"""Noufaily preset on every commune: the port against R `surveillance` 1.20.3, same data, same run.
+
+    port   songkhoe.surveillance.detect(series, "noufaily") on all --communes series at once,
+           the last 52 weeks evaluated (farringtonFlexible, Noufaily et al. 2013 preset: b=4, w=3,
+           noPeriods=10, pastWeeksNotIncluded=26, nbPlugin, alpha=0.1);
+    R      Rscript, farringtonFlexible with the same control on the first --r-sample series of the
+           same data (one multi-series sts, dates as epochs), timed inside R by system.time and
+           scaled linearly to all communes (R loops over series and weeks, so it is linear);
+           skipped, with a note, when Rscript or the package is missing;
+    reader songkhoe.surveillance.series.read_series on the same counts written as CSV
+           (unit,date,count,population: one row per commune and week).
+The port's upper bounds and alarms are checked against R's on the sample. Goal: port >= 50x R.
+
+Synthetic data (seeded): dengue-like weekly counts for 3,321 communes over 6 years + 1 week;
+commune populations log-normal (median 25,000), a log-normal commune risk (many communes with
+almost no cases), a yearly epidemic factor, seasonality peaking in September-October, negative
+binomial noise and a few outbreaks.
+
+    python bench/surveillance_noufaily.py [--communes 3321] [--r-sample 40]
+"""
+
+import argparse
+import csv
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from songkhoe.surveillance.detect import detect
+from songkhoe.surveillance.series import WeeklySeries, read_series
+
+COMMUNES = 3321  # communes of Vietnam after the 2025 merger
+YEARS = 6
+N_EVAL = 52
+FIRST_MONDAY = np.datetime64("2019-12-30")
+
+R_PROGRAM = r"""
+suppressMessages(library(surveillance))
+args <- commandArgs(TRUE)
+d <- read.csv(args[1], colClasses = c(date = "character"))
+units <- unique(d$unit)
+dates <- as.Date(unique(d$date))
+obs <- sapply(units, function(u) d$count[d$unit == u])
+x <- sts(observed = obs, epoch = dates, epochAsDate = TRUE, frequency = 52)
+n_eval <- as.integer(args[3])
+con <- list(range = (nrow(obs) - n_eval + 1):nrow(obs), noPeriods = 10, b = 4, w = 3,
+            weightsThreshold = 2.58, pastWeeksNotIncluded = 26, pThresholdTrend = 1,
+            thresholdMethod = "nbPlugin", alpha = 0.1)
+elapsed <- system.time(r <- suppressWarnings(farringtonFlexible(x, con)))[["elapsed"]]
+ub <- upperbound(r)
+al <- alarms(r)
+write.csv(data.frame(ub = sprintf("%.17g", as.vector(ub)), alarm = as.vector(al)), args[2],
+          row.names = FALSE, quote = FALSE)
+cat(elapsed, "\n")
+"""
+
+
+def synthetic_dengue(communes: int, seed: int = 4) -> WeeklySeries:
+    """Weekly dengue-like counts per commune (see the module doc)."""
+    rng = np.random.default_rng(seed)
+    n_weeks = 52 * YEARS + 1
+    dates = FIRST_MONDAY + 7 * np.arange(n_weeks)
+    population = np.round(np.exp(rng.normal(np.log(25_000), 0.6, communes))).clip(2_000, 300_000)
+    risk = np.exp(rng.normal(-0.5, 1.2, communes))
+    week_of_year = np.arange(n_weeks) % 52
+    season = 1.1 * np.cos(2 * np.pi * (week_of_year - 38) / 52)
+    year_factor = np.repeat(np.exp(rng.normal(0, 0.4, YEARS + 1)), 52)[:n_weeks]
+    mu = (3e-5 * population * risk)[:, None] * np.exp(season) * year_factor
+    size = 1.5
+    counts = rng.negative_binomial(size, size / (size + mu)).astype(float)
+    for i in rng.choice(communes, communes // 20, replace=False):  # 5% of communes: an outbreak
+        start = rng.integers(0, n_weeks - 6)
+        counts[i, start : start + 6] += rng.poisson(3 + 3 * mu[i, start], 6)
+    return WeeklySeries(
+        dates=dates.astype("datetime64[D]"),
+        counts=counts,
+        units=tuple(f"{i:05d}" for i in range(communes)),
+        population=np.repeat(population[:, None], n_weeks, axis=1),
+    )
+
+
+def write_csv(series: WeeklySeries, path: Path, units: int | None = None) -> None:
+    """Long CSV as `songkhoe surveillance detect` reads it: unit,date,count,population."""
+    n = series.counts.shape[0] if units is None else units
+    dates = series.dates.astype(str)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["unit", "date", "count", "population"])
+        for i in range(n):
+            pop = int(series.population[i, 0])
+            for day, count in zip(dates, series.counts[i].astype(int), strict=True):
+                writer.writerow([series.units[i], day, count, pop])
+
+
+def r_available() -> str | None:
+    """Why R cannot run, or None when Rscript and surveillance 1.20.3 are there."""
+    if shutil.which("Rscript") is None:
+        return "Rscript not found (apt-get install -y r-base-core r-cran-surveillance)"
+    check = subprocess.run(
+        ["Rscript", "-e", 'cat(as.character(packageVersion("surveillance")))'],
+        capture_output=True,
+        text=True,
+    )
+    if check.returncode != 0:
+        return "R package surveillance not installed (apt-get install -y r-cran-surveillance)"
+    return None
+
+
+def run_r(series: WeeklySeries, sample: int, folder: Path) -> tuple[float, np.ndarray, np.ndarray]:
+    """R's time (s) on the first `sample` series, and its upper bounds and alarms (sample, 52)."""
+    data, out, program = folder / "sample.csv", folder / "r_out.csv", folder / "bench.R"
+    write_csv(series, data, sample)
+    program.write_text(R_PROGRAM)
+    done = subprocess.run(
+        ["Rscript", str(program), str(data), str(out), str(N_EVAL)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seconds = float(done.stdout.split()[-1])
+    with out.open() as handle:
+        rows = list(csv.DictReader(handle))
+    ub = np.array([float("nan") if r["ub"] == "NA" else float(r["ub"]) for r in rows])
+    alarm = np.array([{"TRUE": 1, "FALSE": 0, "NA": -1}[r["alarm"]] for r in rows])
+    # R's matrices are weeks x series, written column by column
+    return seconds, ub.reshape(sample, N_EVAL), alarm.reshape(sample, N_EVAL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--communes", type=int, default=COMMUNES)
+    parser.add_argument("--r-sample", type=int, default=40)
+    args = parser.parse_args()
+    series = synthetic_dengue(args.communes)
+    n_series, n_weeks = series.counts.shape
+    zero = (series.counts[:, -N_EVAL:] == 0).mean()
+    print(
+        f"data        {n_series:,} communes x {n_weeks} weeks ({series.counts.sum():,.0f} cases; "
+        f"{zero:.0%} of the evaluated commune-weeks have no case)"
+    )
+
+    started = time.perf_counter()
+    result = detect(series, "noufaily", first=n_weeks - N_EVAL)
+    port_seconds = time.perf_counter() - started
+    alarms = int((result.alarm == 1).sum())
+    print(
+        f"port        {port_seconds:10.2f} s  ({n_series:,} series x {N_EVAL} weeks, "
+        f"{alarms:,} alarms)"
+    )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        path = folder / "all.csv"
+        write_csv(series, path)
+        started = time.perf_counter()
+        parsed = read_series(path)
+        read_seconds = time.perf_counter() - started
+        assert np.array_equal(parsed.counts, series.counts)
+        assert np.array_equal(parsed.population, series.population)
+        print(
+            f"reader      {read_seconds:10.2f} s  ({n_series * n_weeks:,} rows, "
+            f"{path.stat().st_size / 1e6:.0f} MB)"
+        )
+
+        missing = r_available()
+        if missing:
+            print(f"R           not run: {missing}; the port's time only")
+            return
+        sample = min(args.r_sample, n_series)
+        r_seconds, r_ub, r_alarm = run_r(series, sample, folder)
+    np.testing.assert_allclose(result.upperbound[:sample], r_ub, rtol=1e-6, equal_nan=True)
+    differing = int((result.alarm[:sample] != r_alarm).sum())
+    r_scaled = r_seconds * n_series / sample
+    print(
+        f"R           {r_scaled:10.0f} s  scaled from {r_seconds:.1f} s on {sample} series "
+        f"(same data; upper bounds within 1e-6 relative, {differing} differing alarms)"
+    )
+    ratio = r_scaled / port_seconds
+    print(f"ratio       {ratio:10.1f} x  (goal >= 50x: {'met' if ratio >= 50 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

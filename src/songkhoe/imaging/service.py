@@ -1,0 +1,392 @@
+"""Chest films in the store: upload, the AI worker's claim and results, the reading worklist,
+a study and its files, the doctor's review. Every read and write goes through the caller's
+access policy and audit trail (songkhoe.auth.caller); the AI worker is a system caller of its
+own (`worker_caller`)."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+from pydicom.uid import generate_uid
+
+from songkhoe.auth.audit import RequestContext
+from songkhoe.auth.caller import Caller
+from songkhoe.auth.models import Place, Principal, parse_scopes
+from songkhoe.fhir import search as fhir_search
+from songkhoe.fhir.search import parse_query
+from songkhoe.fhir.store import ResourceNotFound, ResourceStore, VersionConflict, utc_now
+from songkhoe.imaging import resources as fhir
+from songkhoe.imaging.deid import deidentify
+from songkhoe.imaging.heatmap import film_png, overlay_png
+from songkhoe.imaging.inference import Analysis
+from songkhoe.imaging.ingest import Film, read_film
+from songkhoe.imaging.media import MediaFiles
+
+STALE_CLAIM = timedelta(minutes=10)  # an in-progress analysis this old is taken up again
+WORKLIST_SIZE = 200
+
+
+class ReviewError(ValueError):
+    """A review that cannot be recorded; the message names the field."""
+
+
+def worker_caller(store: ResourceStore) -> Caller:
+    """The AI worker: a system account that sees every person, audited like anyone."""
+    principal = Principal(
+        "client",
+        "imaging-worker",
+        "imaging-worker",
+        None,
+        Place("national"),
+        parse_scopes("system/*.*"),
+    )
+    return Caller(store, principal, RequestContext(None, "TREAT"))
+
+
+def upload(
+    caller: Caller, files: MediaFiles, *, patient_id: str, filename: str, data: bytes
+) -> str:
+    """Store a film for a person and ask the AI worker to read it; returns the study id.
+    InvalidImage for a file that is not a readable frontal chest film; nothing is written then."""
+    film = read_film(data, filename)
+    study_id = f"cxr-{uuid.uuid4().hex}"
+    refs = fhir.ids(study_id)
+    when = utc_now()
+    original_sha = files.put(data)
+    shown = film_png(film.display())
+    shown_sha = files.put(shown)
+    resources = [
+        fhir.imaging_study(
+            study_id=study_id,
+            patient_id=patient_id,
+            film=film,
+            when=when,
+            series_uid=film.series_uid or generate_uid(),
+            sop_uid=film.sop_uid or generate_uid(),
+        ),
+        fhir.media(
+            media_id=refs["original"],
+            study_id=study_id,
+            patient_id=patient_id,
+            sha256=original_sha,
+            film=film,
+            when=when,
+            content=fhir.attachment(data, film.content_type, refs["original"], filename, when),
+        ),
+        fhir.media(
+            media_id=refs["film"],
+            study_id=study_id,
+            patient_id=patient_id,
+            sha256=shown_sha,
+            film=film,
+            when=when,
+            content=fhir.attachment(shown, "image/png", refs["film"], "film", when),
+        ),
+        fhir.analysis_task(
+            study_id=study_id, patient_id=patient_id, requester=caller.principal, when=when
+        ),
+    ]
+    with caller.refusals("create", [f"Patient/{patient_id}"]):
+        with caller.store.transaction(caller.guard("create")) as writer:
+            writer.create_many(resources)
+    return study_id
+
+
+def _search(caller: Caller, resource_type: str, items: list[tuple[str, str]]) -> list[dict]:
+    query = parse_query(resource_type, items)
+    query.restrict = caller.access.restriction
+    with caller.store.engine.connect() as conn:
+        found = [r for _, r in fhir_search.page(conn, resource_type, query)]
+        if query.include:
+            found += fhir_search.included(conn, resource_type, [r["id"] for r in found], query)
+    return found
+
+
+def pending_analyses(caller: Caller, limit: int) -> list[dict]:
+    """Analysis Tasks waiting for the worker, oldest first, and those claimed so long ago that
+    their worker must have stopped."""
+    code = ("code", f"{fhir.IMAGING}|{fhir.ANALYSIS}")
+    waiting = _search(
+        caller,
+        "Task",
+        [code, ("status", "requested"), ("_sort", "_lastUpdated"), ("_count", str(limit))],
+    )
+    stale = (datetime.now(UTC) - STALE_CLAIM).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stuck = _search(
+        caller,
+        "Task",
+        [code, ("status", "in-progress"), ("_lastUpdated", f"lt{stale}"), ("_count", str(limit))],
+    )
+    return (waiting + stuck)[:limit]
+
+
+def claim(caller: Caller, task: dict) -> dict | None:
+    """Mark an analysis in progress; None if another worker got there first."""
+    claimed = {k: v for k, v in task.items() if k != "meta"}
+    claimed.update(status="in-progress", lastModified=utc_now())
+    try:
+        with caller.store.transaction(caller.guard("update")) as writer:
+            return writer.update(claimed, if_match=int(task["meta"]["versionId"]))
+    except VersionConflict:
+        return None
+
+
+def film_of(caller: Caller, files: MediaFiles, task: dict) -> Film:
+    """The film an analysis Task is about, read again from its original file."""
+    study_id = task["focus"]["reference"].removeprefix("ImagingStudy/")
+    original = caller.read("read", "Media", fhir.ids(study_id)["original"])
+    return read_film(files.get(fhir.sha256_of(original)), original["content"].get("title", ""))
+
+
+def record_analysis(
+    caller: Caller, files: MediaFiles, task: dict, film: Film, analysis: Analysis
+) -> None:
+    """The AI's results for one film, all in one transaction: heatmap Media, AI Observation,
+    preliminary DiagnosticReport, Task completed."""
+    study_id = task["focus"]["reference"].removeprefix("ImagingStudy/")
+    patient_id = task["for"]["reference"].removeprefix("Patient/")
+    refs, when = fhir.ids(study_id), utc_now()
+    made: list[dict] = []
+    heatmap_id = None
+    if analysis.heat is not None and analysis.region is not None:
+        heatmap_id = refs["heatmap"]
+        overlay = overlay_png(film.display(), analysis.heat, analysis.region)
+        made.append(
+            fhir.media(
+                media_id=heatmap_id,
+                study_id=study_id,
+                patient_id=patient_id,
+                sha256=files.put(overlay),
+                film=film,
+                when=when,
+                content=fhir.attachment(
+                    overlay, "image/png", heatmap_id, f"AI heatmap: {analysis.top_finding}", when
+                ),
+                note=f"AI class activation map of {analysis.top_finding}, {analysis.model}",
+            )
+        )
+    made.append(
+        fhir.ai_observation(
+            study_id=study_id,
+            patient_id=patient_id,
+            analysis=analysis,
+            when=when,
+            heatmap_id=heatmap_id,
+        )
+    )
+    made.append(
+        fhir.preliminary_report(
+            study_id=study_id, patient_id=patient_id, when=when, heatmap_id=heatmap_id
+        )
+    )
+    done = {k: v for k, v in task.items() if k != "meta"}
+    done.update(
+        status="completed",
+        lastModified=when,
+        output=[
+            {
+                "type": {"text": "report"},
+                "valueReference": {"reference": f"DiagnosticReport/{refs['report']}"},
+            }
+        ],
+    )
+    with caller.store.transaction(caller.guard("create")) as writer:
+        for res in made:  # a re-run after a stopped worker replaces its partial results
+            writer.update(res)
+        writer.update(done, if_match=int(task["meta"]["versionId"]))
+
+
+def record_failure(caller: Caller, task: dict, reason: str) -> None:
+    failed = {k: v for k, v in task.items() if k != "meta"}
+    failed.update(status="failed", lastModified=utc_now(), statusReason={"text": reason[:500]})
+    with caller.store.transaction(caller.guard("update")) as writer:
+        writer.update(failed)
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistEntry:
+    study_id: str
+    patient_id: str
+    patient_name: str
+    suspicion: float
+    positive: bool
+    top_finding: str
+    demo: bool
+    when: str
+
+
+def _name(patient: dict | None) -> str:
+    if not patient or not patient.get("name"):
+        return "—"
+    name = patient["name"][0]
+    return " ".join([name.get("family", ""), *name.get("given", [])]).strip()
+
+
+def is_demo(observation: dict) -> bool:
+    return any(fhir.DEMO_NOTE in n.get("text", "") for n in observation.get("note", []))
+
+
+def worklist(caller: Caller, limit: int = WORKLIST_SIZE) -> list[WorklistEntry]:
+    """Films read by the AI and waiting for a doctor, the most suspicious first (audited)."""
+    caller.access.require("DiagnosticReport", "read")
+    items = [
+        ("code", f"{fhir.IMAGING}|{fhir.REPORT}"),
+        ("status", "preliminary"),
+        ("_include", "DiagnosticReport:result"),
+        ("_include", "DiagnosticReport:subject"),
+        ("_sort", "-date"),
+        ("_count", str(limit)),
+    ]
+    found = _search(caller, "DiagnosticReport", items)
+    caller.audit_found("search-type", found, f"DiagnosticReport?{urlencode(items)}")
+    by_ref = {f"{r['resourceType']}/{r['id']}": r for r in found}
+    entries = []
+    for report in (r for r in found if r["resourceType"] == "DiagnosticReport"):
+        observation = by_ref.get(report["result"][0]["reference"])
+        if observation is None:
+            continue
+        top = next(
+            c for c in observation["component"] if c["code"]["coding"][0]["code"] == "top-finding"
+        )
+        entries.append(
+            WorklistEntry(
+                study_id=report["imagingStudy"][0]["reference"].removeprefix("ImagingStudy/"),
+                patient_id=report["subject"]["reference"].removeprefix("Patient/"),
+                patient_name=_name(by_ref.get(report["subject"]["reference"])),
+                suspicion=observation["valueQuantity"]["value"],
+                positive=observation["interpretation"][0]["coding"][0]["code"] == "POS",
+                top_finding=top["valueCodeableConcept"]["coding"][0]["code"],
+                demo=is_demo(observation),
+                when=report["effectiveDateTime"],
+            )
+        )
+    return sorted(entries, key=lambda e: (-e.suspicion, e.when))
+
+
+def unread(caller: Caller) -> list[dict]:
+    """Analysis Tasks not completed (waiting, running or failed), newest first (audited)."""
+    items = [
+        ("code", f"{fhir.IMAGING}|{fhir.ANALYSIS}"),
+        ("status", "requested,in-progress,failed"),
+        ("_sort", "-_lastUpdated"),
+        ("_count", "100"),
+    ]
+    found = _search(caller, "Task", items)
+    caller.audit_found("search-type", found, f"Task?{urlencode(items)}")
+    return found
+
+
+def study(caller: Caller, study_id: str) -> dict[str, dict]:
+    """A study and what belongs to it, by role (`study`, `film`, `heatmap`, `ai`, `report`,
+    `analysis`, `follow-up`, ...), for a caller who may see it: one audited read of the study
+    (FhirError 404 otherwise) and one audit of the rest."""
+    found = {"study": caller.read("read", "ImagingStudy", study_id)}
+    kinds = {
+        "original": "Media",
+        "film": "Media",
+        "heatmap": "Media",
+        "ai": "Observation",
+        "report": "DiagnosticReport",
+        "analysis": "Task",
+        "follow-up": "Task",
+    }
+    with caller.store.engine.connect() as conn:
+        for role, res_id in fhir.ids(study_id).items():
+            try:
+                content = caller.store.read(kinds[role], res_id)
+            except ResourceNotFound:
+                continue
+            if caller.access.can_see(conn, content):
+                found[role] = content
+    caller.audit("read", [f"{r['resourceType']}/{r['id']}" for r in found.values()][1:])
+    return found
+
+
+def media_file(caller: Caller, files: MediaFiles, media_id: str) -> tuple[bytes, str]:
+    """A stored file and its content type, for a caller who may see its Media (audited)."""
+    content = caller.read("read", "Media", media_id)
+    return files.get(fhir.sha256_of(content)), content["content"]["contentType"]
+
+
+def deidentified_dicom(caller: Caller, files: MediaFiles, study_id: str) -> bytes | None:
+    """The study's DICOM file de-identified (DICOM PS3.15 Basic Profile), None for a PNG/JPEG."""
+    data, content_type = media_file(caller, files, fhir.ids(study_id)["original"])
+    if content_type != "application/dicom":
+        return None
+    return deidentify(data, pseudonym=study_id)
+
+
+def review(
+    caller: Caller, *, study_id: str, decision: str, findings: list[str], conclusion: str
+) -> dict:
+    """The doctor's reading of a film the AI has read: `confirm` takes the AI's findings,
+    `reject` records none, `edit` the doctor's own list. The report becomes final with the
+    doctor as performer; a positive reading adds a follow-up Task for the person's commune
+    health station. Returns the report."""
+    if decision not in fhir.DECISIONS:
+        raise ReviewError(f"decision must be one of {', '.join(fhir.DECISIONS)}, got {decision!r}")
+    found = study(caller, study_id)
+    if "report" not in found or "ai" not in found:
+        raise ReviewError("the AI has not read this film yet")
+    labels = [
+        c["code"]["coding"][0]["code"]
+        for c in found["ai"]["component"]
+        if c["code"]["coding"][0]["system"] == fhir.FINDING
+    ]
+    if decision == "confirm":
+        findings = fhir.ai_findings(found["ai"])
+    elif decision == "reject":
+        findings = []
+    unknown = sorted(set(findings) - set(labels))
+    if unknown:
+        raise ReviewError(f"findings: unknown finding {unknown[0]!r}")
+    patient_id = found["study"]["subject"]["reference"].removeprefix("Patient/")
+    when = utc_now()
+    conclusion = conclusion.strip() or (
+        "Bất thường: " + ", ".join(findings) if findings else "Không thấy bất thường."
+    )
+    report = fhir.reviewed_report(
+        found["report"],
+        reviewer=caller.principal,
+        decision=decision,
+        findings=findings,
+        conclusion=conclusion[:2000],
+        when=when,
+    )
+    writes = [report]
+    if findings:
+        patient = caller.store.read("Patient", patient_id)
+        station = (patient.get("managingOrganization") or {}).get("reference")
+        writes.append(
+            fhir.follow_up_task(
+                study_id=study_id,
+                patient_id=patient_id,
+                station=station,
+                requester=caller.principal,
+                when=when,
+                findings=findings,
+            )
+        )
+    with caller.refusals("update", [f"Patient/{patient_id}"]):
+        with caller.store.transaction(caller.guard("update")) as writer:
+            stored = [writer.update(res) for res in writes]
+    return stored[0]
+
+
+def patient_studies(caller: Caller, patient_id: str) -> list[dict]:
+    """A person's chest films, newest first, each with its report's status (audited)."""
+    items = [("subject", f"Patient/{patient_id}"), ("_sort", "-started"), ("_count", "50")]
+    studies = _search(caller, "ImagingStudy", items)
+    reports = _search(
+        caller,
+        "DiagnosticReport",
+        [
+            ("subject", f"Patient/{patient_id}"),
+            ("code", f"{fhir.IMAGING}|{fhir.REPORT}"),
+            ("_count", "50"),
+        ],
+    )
+    caller.audit_found("search-type", studies + reports, f"ImagingStudy?{urlencode(items)}")
+    status = {r["imagingStudy"][0]["reference"]: r for r in reports}
+    return [{"study": s, "report": status.get(f"ImagingStudy/{s['id']}")} for s in studies]

@@ -1,0 +1,285 @@
+"""The imaging pages: the reading worklist (most suspicious first) for doctors and radiologists,
+a study with its film, the AI heatmap and scores ("AI hỗ trợ — bác sĩ quyết định") and the review
+form, the upload form, the files behind them (served through the access policy and audit), and
+a panel listing a person's X-rays on their chart."""
+
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
+
+from songkhoe.auth.models import Role
+from songkhoe.config import get_settings
+from songkhoe.fhir.outcomes import FhirError
+from songkhoe.fhir.store import ResourceStore
+from songkhoe.imaging import resources as fhir
+from songkhoe.imaging import service
+from songkhoe.imaging.ingest import InvalidImage
+from songkhoe.imaging.media import MediaFiles
+from songkhoe.imaging.worker import start_thread
+from songkhoe.web.i18n import register
+from songkhoe.web.pages import (
+    Viewer,
+    message,
+    page,
+    register_chart_panel,
+    register_nav,
+    to_login,
+    viewer,
+)
+from songkhoe.web.session import CsrfFailure, check_token
+
+READERS = frozenset({Role.DOCTOR, Role.RADIOLOGIST, Role.ADMIN})
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+
+register({
+    "img_nav": ("X-quang", "X-rays"),
+    "img_worklist": ("Danh sách đọc phim X-quang ngực", "Chest X-ray reading list"),
+    "img_worklist_hint": (
+        "Phim nghi ngờ nhất lên đầu. AI hỗ trợ — bác sĩ quyết định.",
+        "Most suspicious films first. AI supports — the doctor decides.",
+    ),
+    "img_ai_label": ("AI hỗ trợ — bác sĩ quyết định", "AI supports — the doctor decides"),
+    "img_suspicion": ("Mức nghi ngờ (AI)", "Suspicion (AI)"),
+    "img_top_finding": ("Dấu hiệu nổi bật (AI)", "Top finding (AI)"),
+    "img_person": ("Người bệnh", "Patient"),
+    "img_taken": ("Ngày chụp", "Taken"),
+    "img_open": ("Đọc phim", "Read"),
+    "img_positive": ("Nghi bất thường", "Suspected abnormal"),
+    "img_negative": ("Không nghi ngờ", "Not suspected"),
+    "img_none_waiting": ("Không có phim nào chờ đọc.", "No film is waiting to be read."),
+    "img_unread": ("Phim AI chưa đọc xong", "Films the AI has not read yet"),
+    "img_status_requested": ("Đang chờ AI", "Waiting for the AI"),
+    "img_status_in-progress": ("AI đang đọc", "The AI is reading"),
+    "img_status_failed": ("AI không đọc được", "The AI could not read it"),
+    "img_demo": (
+        "Mô hình minh hoạ — không dùng cho lâm sàng",
+        "Demonstration model — not for clinical use",
+    ),
+    "img_study": ("Phim X-quang ngực", "Chest X-ray"),
+    "img_show_heatmap": ("Xem vùng AI chú ý", "Show the AI heatmap"),
+    "img_show_film": ("Xem phim gốc", "Show the film"),
+    "img_waiting_ai": (
+        "AI đang đọc phim này; trang sẽ tự tải lại.",
+        "The AI is reading this film; the page reloads by itself.",
+    ),
+    "img_scores": ("Điểm từng dấu hiệu (AI)", "Score per finding (AI)"),
+    "img_operating_point": ("Ngưỡng", "Operating point"),
+    "img_region": ("Vùng dấu hiệu nổi bật (pixel)", "Top finding's region (pixels)"),
+    "img_model": ("Mô hình", "Model"),
+    "img_review": ("Kết luận của bác sĩ", "The doctor's reading"),
+    "img_confirm": ("Đồng ý với AI", "Confirm the AI's findings"),
+    "img_reject": ("Không đồng ý: phim bình thường", "Reject: the film is normal"),
+    "img_edit": ("Sửa dấu hiệu", "Edit the findings"),
+    "img_findings": ("Dấu hiệu (khi sửa)", "Findings (when editing)"),
+    "img_conclusion": ("Kết luận", "Conclusion"),
+    "img_save_review": ("Lưu kết luận", "Save the reading"),
+    "img_reviewed_by": ("Bác sĩ đọc", "Read by"),
+    "img_decision_confirm": ("đồng ý với AI", "confirmed the AI"),
+    "img_decision_reject": ("không đồng ý với AI", "rejected the AI"),
+    "img_decision_edit": ("đã sửa dấu hiệu", "edited the findings"),
+    "img_follow_up": (
+        "Đã gửi yêu cầu theo dõi cho trạm y tế xã.",
+        "A follow-up task was sent to the commune health station.",
+    ),
+    "img_export": ("Tải DICOM đã ẩn danh", "Download the de-identified DICOM"),
+    "img_upload": ("Tải phim X-quang lên", "Upload a chest X-ray"),
+    "img_file": ("Tệp phim (DICOM, PNG hoặc JPEG)", "Film file (DICOM, PNG or JPEG)"),
+    "img_send": ("Tải lên", "Upload"),
+    "img_no_file": ("Hãy chọn một tệp phim.", "Choose a film file."),
+    "img_too_large": ("Tệp quá lớn.", "The file is too large."),
+    "img_panel": ("Phim X-quang ngực", "Chest X-rays"),
+    "img_report_preliminary": ("Chờ bác sĩ đọc", "Waiting for a doctor"),
+    "img_report_final": ("Bác sĩ đã đọc", "Read by a doctor"),
+    "img_report_amended": ("Bác sĩ đã sửa kết luận", "Reading amended"),
+    "img_readers_only": (
+        "Trang này dành cho bác sĩ và bác sĩ chẩn đoán hình ảnh.",
+        "This page is for doctors and radiologists.",
+    ),
+})  # fmt: skip
+
+
+def _is_reader(who: Viewer) -> bool:
+    return who.principal.role in READERS
+
+
+def _refused(request: Request, who: Viewer, exc: FhirError) -> Response:
+    return message(request, who, exc.status, "forbidden" if exc.status == 403 else "not_found")
+
+
+def chart_panel(store: ResourceStore, who: Viewer, patient_id: str) -> dict | None:
+    if not who.access.sees_people:
+        return None
+    return {
+        "patient_id": patient_id,
+        "films": service.patient_studies(who.caller, patient_id),
+    }
+
+
+register_nav("/imaging", "img_nav", lambda access: access.principal.role in READERS, order=35)
+register_chart_panel("imaging/chart_panel.html", chart_panel, order=35)
+
+
+def build_router(store: ResourceStore) -> APIRouter:
+    settings = get_settings()
+    files = MediaFiles(settings.media_dir)
+
+    @asynccontextmanager
+    async def worker_thread(_app):
+        """SONGKHOE_IMAGING_WORKER=thread: the AI worker runs while the app does."""
+        stop = None
+        if settings.imaging_worker == "thread":
+            stop = start_thread(store, files, model_choice=settings.imaging_model,
+                                model_dir=settings.model_dir)  # fmt: skip
+        try:
+            yield
+        finally:
+            if stop is not None:
+                stop.set()
+
+    router = APIRouter(prefix="/imaging", include_in_schema=False, lifespan=worker_thread)
+
+    @router.get("")
+    def worklist(request: Request) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        if not _is_reader(who):
+            return message(request, who, 403, "img_readers_only")
+        entries = service.worklist(who.caller)
+        unread = service.unread(who.caller)
+        return page(request, "imaging/worklist.html", who, entries=entries, unread=unread)
+
+    @router.get("/upload")
+    def upload_form(request: Request, patient: str) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        try:
+            person = who.caller.read("read", "Patient", patient)
+        except FhirError as exc:
+            return _refused(request, who, exc)
+        return page(request, "imaging/upload.html", who, patient=person)
+
+    @router.post("/upload")
+    async def upload(request: Request) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        form = await request.form(max_part_size=MAX_UPLOAD_BYTES)
+        try:
+            check_token(who.csrf, str(form.get("csrf", "")))
+        except CsrfFailure:
+            return message(request, who, 403, "expired_form")
+        patient_id = str(form.get("patient", ""))
+        try:
+            person = who.caller.read("read", "Patient", patient_id)
+        except FhirError as exc:
+            return _refused(request, who, exc)
+        upload = form.get("film")
+        data = await upload.read() if isinstance(upload, UploadFile) else b""
+        if not data:
+            return page(request, "imaging/upload.html", who, 400, patient=person,
+                        error_key="img_no_file")  # fmt: skip
+        try:
+            study_id = service.upload(who.caller, files, patient_id=patient_id,
+                                      filename=upload.filename or "film", data=data)  # fmt: skip
+        except InvalidImage as exc:
+            return page(request, "imaging/upload.html", who, 400, patient=person, error=str(exc))
+        except FhirError as exc:
+            return _refused(request, who, exc)
+        return RedirectResponse(f"/imaging/studies/{study_id}", 303)
+
+    def study_page(request: Request, who: Viewer, study_id: str, overlay: bool = False,
+                   error: str | None = None) -> Response:  # fmt: skip
+        try:
+            found = service.study(who.caller, study_id)
+        except FhirError as exc:
+            return _refused(request, who, exc)
+        patient_id = found["study"]["subject"]["reference"].removeprefix("Patient/")
+        observation = found.get("ai")
+        scores, components = [], {}
+        for c in (observation or {}).get("component", []):
+            code = c["code"]["coding"][0]
+            if code["system"] == fhir.FINDING:
+                scores.append((code["code"], c["valueQuantity"]["value"]))
+            else:
+                components[code["code"]] = c
+        return page(
+            request,
+            "imaging/study.html",
+            who,
+            400 if error else 200,
+            study_id=study_id,
+            found=found,
+            patient=store.read("Patient", patient_id),
+            scores=sorted(scores, key=lambda s: -s[1]),
+            components=components,
+            ai_findings=fhir.ai_findings(observation) if observation else [],
+            overlay=overlay and "heatmap" in found,
+            can_review=_is_reader(who) and "report" in found,
+            demo=bool(observation) and service.is_demo(observation),
+            error=error,
+        )
+
+    @router.get("/studies/{study_id}")
+    def study(request: Request, study_id: str, overlay: int = 0) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        return study_page(request, who, study_id, overlay=bool(overlay))
+
+    @router.post("/studies/{study_id}/review")
+    async def review(request: Request, study_id: str) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        if not _is_reader(who):
+            return message(request, who, 403, "img_readers_only")
+        form = await request.form()
+        try:
+            check_token(who.csrf, str(form.get("csrf", "")))
+        except CsrfFailure:
+            return message(request, who, 403, "expired_form")
+        try:
+            service.review(
+                who.caller,
+                study_id=study_id,
+                decision=str(form.get("decision", "")),
+                findings=[str(f) for f in form.getlist("finding")],
+                conclusion=str(form.get("conclusion", "")),
+            )
+        except service.ReviewError as exc:
+            return study_page(request, who, study_id, error=str(exc))
+        except FhirError as exc:
+            return _refused(request, who, exc)
+        return RedirectResponse(f"/imaging/studies/{study_id}", 303)
+
+    @router.get("/media/{media_id}")
+    def media_file(request: Request, media_id: str) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        try:
+            data, content_type = service.media_file(who.caller, files, media_id)
+        except FhirError as exc:
+            return Response(status_code=exc.status)
+        return Response(data, media_type=content_type)
+
+    @router.get("/studies/{study_id}/export.dcm")
+    def export(request: Request, study_id: str) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        try:
+            data = service.deidentified_dicom(who.caller, files, study_id)
+        except FhirError as exc:
+            return _refused(request, who, exc)
+        if data is None:
+            return message(request, who, 404, "not_found")
+        disposition = f'attachment; filename="{study_id}.dcm"'
+        return Response(data, media_type="application/dicom",
+                        headers={"content-disposition": disposition})  # fmt: skip
+
+    return router

@@ -1,0 +1,1 @@
+"""E-prescriptions: drug catalogue, safety checks, signed MedicationRequests, national export."""

@@ -1,0 +1,178 @@
+"""Prescription pages: the form with its check results (warnings acknowledged one by one before
+signing), the printable prescription (HTML and PDF) and the national e-prescription JSON."""
+
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from songkhoe.fhir.outcomes import FhirError
+from songkhoe.fhir.store import ResourceStore
+from songkhoe.prescribing import service
+from songkhoe.prescribing.catalogue import catalogue
+from songkhoe.prescribing.codes import TYPES
+from songkhoe.prescribing.dosing import InvalidLine, Line, parse_line
+from songkhoe.prescribing.export import national_payload
+from songkhoe.telehealth.pdf import Document
+from songkhoe.telehealth.referrals import person_facts
+from songkhoe.web.pages import Viewer, checked_form, message, page, to_login, viewer
+
+LINES = 6
+
+
+def _lines(form: dict[str, str]) -> list[Line]:
+    return [
+        parse_line(
+            n,
+            form[f"drug_{n}"],
+            form.get(f"dose_{n}", ""),
+            form.get(f"per_day_{n}", ""),
+            form.get(f"days_{n}", ""),
+            form.get(f"note_{n}", ""),
+        )  # fmt: skip
+        for n in range(1, LINES + 1)
+        if form.get(f"drug_{n}", "").strip()
+    ]
+
+
+def _pdf(prescription: service.Prescription, patient: dict, prescriber: str, site: str) -> bytes:
+    rows = [["#", "Thuốc", "Số lượng", "Cách dùng"]]
+    for n, r in enumerate(prescription.requests, start=1):
+        q = r["dispenseRequest"]["quantity"]
+        rows.append([str(n), r["medicationCodeableConcept"]["text"], f"{q['value']} {q['unit']}",
+                     r["dosageInstruction"][0]["text"]])  # fmt: skip
+    diagnoses = "; ".join(f"{c['coding'][0]['code']} – {c['text']}" for c in prescription.diagnoses)
+    advice = (prescription.requests[0].get("note") or [{}])[0].get("text", "")
+    return Document(
+        issuer=site,
+        title="ĐƠN THUỐC",
+        reference=f"Mã đơn thuốc: {prescription.code} · {prescription.authored[:10]}",
+        facts=[*person_facts(patient), ("Chẩn đoán", diagnoses)],
+        sections=[("Lời dặn", advice)] if advice else [],
+        table=rows,
+        footer=f"Người kê đơn: {prescriber}",
+    ).render((148, 210))  # A5 portrait, in mm
+
+
+def build_router(store: ResourceStore) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    def form_page(request: Request, who: Viewer, patient: dict, status: int = 200, **context):
+        return page(
+            request,
+            "prescribing/form.html",
+            who,
+            status,
+            patient=patient,
+            drugs=catalogue(),
+            lines=range(1, LINES + 1),
+            **{"form": {}, "issues": [], "error": None, **context},
+        )
+
+    @router.get("/prescriptions/new")
+    def new(request: Request, patient: str) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        try:
+            person = who.caller.read("read", "Patient", patient)
+        except (FhirError, LookupError):
+            return message(request, who, 404, "not_found")
+        return form_page(request, who, person)
+
+    @router.post("/prescriptions")
+    async def submit(request: Request) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        form = await checked_form(request, who)
+        if form is None:
+            return message(request, who, 403, "expired_form")
+        acknowledged = {v for k, v in parse_qsl((await request.body()).decode()) if k == "ack"}
+        caller = who.caller
+        try:
+            person = await run_in_threadpool(
+                caller.read, "read", "Patient", form.get("patient", "")
+            )
+        except (FhirError, LookupError):
+            return message(request, who, 404, "not_found")
+        try:
+            lines = _lines(form)
+            issues = await run_in_threadpool(
+                lambda: service.review(caller, patient_id=person["id"], lines=lines)
+            )
+            if form.get("step") != "sign":
+                return form_page(request, who, person, form=form, issues=issues, checked=True)
+            signed = await run_in_threadpool(
+                lambda: service.sign(
+                    caller, patient_id=person["id"], lines=lines,
+                    diagnoses=form.get("diagnosis", "").split(","), acknowledged=acknowledged,
+                    advice=form.get("advice", ""), now=datetime.now(UTC),
+                )
+            )  # fmt: skip
+        except service.Unacknowledged as exc:
+            return form_page(request, who, person, 409, form=form, issues=exc.issues,
+                             checked=True, error=str(exc))  # fmt: skip
+        except (InvalidLine, service.PrescriptionError) as exc:
+            return form_page(request, who, person, 400, form=form, error=str(exc))
+        return RedirectResponse(f"/prescriptions/{signed.code}", 303)
+
+    def opened(request: Request, who: Viewer, code: str):
+        try:
+            prescription = service.load(who.caller, code)
+            patient = who.caller.read("read", "Patient", prescription.patient_id)
+        except (FhirError, LookupError):
+            return message(request, who, 404, "not_found")
+        return prescription, patient
+
+    @router.get("/prescriptions/{code}")
+    def show(request: Request, code: str) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        found = opened(request, who, code)
+        if isinstance(found, Response):
+            return found
+        prescription, patient = found
+        return page(
+            request,
+            "prescribing/print.html",
+            who,
+            rx=prescription,
+            patient=patient,
+            facts=person_facts(patient),
+            kind=TYPES[prescription.code[-1]],
+            site=service.facility_name(prescription.facility_id),
+        )
+
+    @router.get("/prescriptions/{code}/pdf")
+    def pdf(request: Request, code: str) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        found = opened(request, who, code)
+        if isinstance(found, Response):
+            return found
+        prescription, patient = found
+        site = service.facility_name(prescription.facility_id)
+        prescriber = prescription.requests[0]["requester"].get("display", "")
+        return Response(
+            _pdf(prescription, patient, prescriber, site),
+            media_type="application/pdf",
+            headers={"content-disposition": f'inline; filename="don-thuoc-{code}.pdf"'},
+        )
+
+    @router.get("/prescriptions/{code}/national.json")
+    def national(request: Request, code: str) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        found = opened(request, who, code)
+        if isinstance(found, Response):
+            return found
+        prescription, patient = found
+        return JSONResponse(national_payload(prescription, patient))
+
+    return router

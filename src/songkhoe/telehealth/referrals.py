@@ -1,0 +1,281 @@
+"""Referrals (chuyển tuyến) from one facility to another: a ServiceRequest of category referral
+(SNOMED CT 3457005 "Patient referral") with the ICD-10 diagnosis, a summary and the reason, and a
+Task of the same id owned by the receiving facility (requested → received → completed with the
+outcome and the advice for the sending station). The printable letter follows the content of the
+Giấy chuyển tuyến form (Thông tư 14/2014/TT-BYT, Phụ lục II).
+
+The receiving facility's doctors and specialists who cannot already see the person get the record
+shared with them, with the referral as basis.
+"""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+
+from songkhoe.auth.caller import Caller
+from songkhoe.auth.models import Role
+from songkhoe.auth.policy import Access
+from songkhoe.auth.service import user_principal
+from songkhoe.db.tables import app_user
+from songkhoe.fhir.systems import BASE
+from songkhoe.places.catalog import UnknownPlace
+from songkhoe.places.facilities import commune_station_id, facility
+from songkhoe.telehealth.models import REFERRAL_CATEGORY, TASK_CODE, Case
+from songkhoe.telehealth.pdf import Document
+from songkhoe.telehealth.records import instant, search, write
+from songkhoe.telehealth.service import CaseError, _text, joined, load_case, task_code
+from songkhoe.telehealth.staff import practitioner_ref
+from songkhoe.terminology import icd10
+
+REFERRAL_NUMBER = f"{BASE}/sid/referral"
+RECEIVING_ROLES = (Role.DOCTOR, Role.SPECIALIST, Role.RADIOLOGIST)
+OUTCOMES = {
+    "treated-returned": ("Đã điều trị, chuyển về tuyến dưới theo dõi",
+                         "Treated, returned to the sending station"),
+    "admitted": ("Nhập viện điều trị", "Admitted"),
+    "referred-on": ("Chuyển tiếp lên tuyến trên", "Referred on to a higher facility"),
+}  # fmt: skip
+
+
+def sending_facility(caller: Caller, patient: dict) -> str:
+    """The facility a referral leaves from: the caller's facility or commune station, else the
+    person's station."""
+    place = caller.principal.place
+    if place.kind == "facility":
+        return place.code
+    if place.kind == "commune":
+        return commune_station_id(place.code)
+    return (
+        (patient.get("managingOrganization") or {})
+        .get("reference", "")
+        .removeprefix("Organization/")
+    )
+
+
+def create_referral(
+    caller: Caller,
+    *,
+    patient_id: str,
+    to_facility: str,
+    diagnosis: str,
+    summary: str,
+    reason: str,
+    urgent: bool,
+    case_id: str | None,
+    now: datetime,
+) -> Case:
+    try:
+        target = facility(to_facility)
+    except UnknownPlace as exc:
+        raise CaseError("to_facility", str(exc)) from None
+    diagnosis = diagnosis.strip().upper()
+    if not icd10.is_valid(diagnosis):
+        raise CaseError("diagnosis", f"unknown ICD-10 code {diagnosis!r} (e.g. I10, J18.9)")
+    summary, reason = _text("summary", summary), _text("reason", reason)
+    patient = caller.read("read", "Patient", patient_id)
+    based_on = []
+    if case_id:
+        consult = load_case(caller, case_id)
+        if consult.patient_id != patient_id:
+            raise CaseError("case", "the consultation is about another person")
+        based_on = [{"reference": f"ServiceRequest/{case_id}"}]
+    origin = sending_facility(caller, patient)
+    referral_id = str(uuid.uuid4())
+    stamp = instant(now)
+    number = f"CT-{now:%Y%m%d}-{referral_id[:8].upper()}"
+    request = {
+        "resourceType": "ServiceRequest",
+        "id": referral_id,
+        "identifier": [{"system": REFERRAL_NUMBER, "value": number}],
+        "basedOn": based_on,
+        "status": "active",
+        "intent": "order",
+        "category": [{"coding": [REFERRAL_CATEGORY]}],
+        "priority": "urgent" if urgent else "routine",
+        "code": {"coding": [REFERRAL_CATEGORY], "text": "Chuyển tuyến / Referral"},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "authoredOn": stamp,
+        "requester": practitioner_ref(caller.store, caller.principal),
+        "performer": [{"reference": f"Organization/{target.id}", "display": target.name}],
+        "reasonCode": [icd10.concept(diagnosis), {"text": reason}],
+        "note": [{"text": summary, "time": stamp}],
+    }
+    if not based_on:
+        del request["basedOn"]
+    task = {
+        "resourceType": "Task",
+        "id": referral_id,
+        "status": "requested",
+        "intent": "order",
+        "priority": request["priority"],
+        "code": task_code("referral"),
+        "focus": {"reference": f"ServiceRequest/{referral_id}"},
+        "for": {"reference": f"Patient/{patient_id}"},
+        "authoredOn": stamp,
+        "lastModified": stamp,
+        "requester": {"reference": f"Organization/{origin}"},
+        "owner": {"reference": f"Organization/{target.id}", "display": target.name},
+    }
+    write(caller, create=[request, task])
+    _share_with_receivers(caller, patient_id, target.id, referral_id)
+    return Case(request, task)
+
+
+def _share_with_receivers(caller: Caller, patient_id: str, facility_id: str, ref: str) -> None:
+    engine = caller.store.engine
+    with engine.connect() as conn:
+        users = conn.execute(
+            select(app_user.c.id).where(
+                app_user.c.place_kind == "facility",
+                app_user.c.place_code == facility_id,
+                app_user.c.role.in_([r.value for r in RECEIVING_ROLES]),
+                app_user.c.active,
+            )
+        ).scalars()
+        blind = [u for u in users if not Access(user_principal(engine, u)).check_people(
+            conn, {patient_id})]  # fmt: skip
+    for user_id in blind:
+        caller.share(
+            user_id=user_id,
+            patient_id=patient_id,
+            reason="Chuyển tuyến: cơ sở tiếp nhận",
+            basis=f"ServiceRequest/{ref}",
+        )
+
+
+def load_referral(caller: Caller, referral_id: str) -> Case:
+    return load_case(caller, referral_id, code="referral")
+
+
+def _at_receiving_site(caller: Caller, case: Case) -> None:
+    p = caller.principal
+    if not (p.is_admin or (p.place.kind == "facility" and p.place.code == case.performer)):
+        raise CaseError("facility", "only the receiving facility records a referral's arrival")
+
+
+def receive(caller: Caller, case: Case, now: datetime) -> Case:
+    """The person arrived at the receiving facility: requested → received."""
+    _at_receiving_site(caller, case)
+    if case.status != "requested":
+        return case
+    stamp = instant(now)
+    task = {**case.task, "status": "received", "executionPeriod": {"start": stamp},
+            "lastModified": stamp}  # fmt: skip
+    write(caller, update=[task])
+    return Case(case.request, task)
+
+
+def record_outcome(caller: Caller, case: Case, *, outcome: str, advice: str, now: datetime) -> Case:
+    """The outcome and the advice for the sending station: the referral is completed."""
+    _at_receiving_site(caller, case)
+    if outcome not in OUTCOMES:
+        raise CaseError("outcome", f"one of {', '.join(OUTCOMES)}")
+    advice = _text("advice", advice)
+    stamp = instant(now)
+    start = case.task.get("executionPeriod", {}).get("start", stamp)
+    task = {
+        **case.task,
+        "status": "completed",
+        "businessStatus": {"text": outcome},
+        "executionPeriod": {"start": start, "end": stamp},
+        "output": [
+            {"type": {"text": "outcome"}, "valueString": OUTCOMES[outcome][0]},
+            {"type": {"text": "advice"}, "valueString": advice},
+        ],
+        "lastModified": stamp,
+    }
+    write(caller, update=[task, {**case.request, "status": "completed"}])
+    return Case(case.request, task)
+
+
+def referrals_for(caller: Caller, *, patient_id: str | None = None) -> list[Case]:
+    """Referrals the caller may open: to their facility, or sent by them, or, with a patient,
+    every referral of that person they may open; newest first."""
+    base = [("code", f"{TASK_CODE}|referral"), ("_sort", "-_lastUpdated"), ("_count", "200")]
+    place = caller.principal.place
+    if patient_id is not None:
+        tasks = search(caller, "Task", [("patient", f"Patient/{patient_id}"), *base])
+    else:
+        tasks = []
+        if place.kind == "facility":
+            tasks += search(caller, "Task", [("owner", f"Organization/{place.code}"), *base])
+        sent = search(
+            caller,
+            "ServiceRequest",
+            [("requester", f"Practitioner/{caller.principal.id}"),
+             ("category", f"{REFERRAL_CATEGORY['system']}|{REFERRAL_CATEGORY['code']}"),
+             ("_count", "200")],
+        )  # fmt: skip
+        if sent:
+            ids = ",".join(r["id"] for r in sent)
+            tasks += search(caller, "Task", [("_id", ids), *base])
+    return joined(caller, tasks)
+
+
+def output(case: Case, name: str) -> str | None:
+    return next(
+        (o.get("valueString") for o in case.task.get("output", []) if o["type"]["text"] == name),
+        None,
+    )
+
+
+def _facility_name(facility_id: str) -> str:
+    try:
+        return facility(facility_id).name
+    except UnknownPlace:
+        return facility_id
+
+
+def person_facts(patient: dict) -> list[tuple[str, str]]:
+    """Name, birth date, sex, insurance card and address of a Patient, for printed documents."""
+    name = (patient.get("name") or [{}])[0]
+    full = " ".join([name.get("family", ""), *name.get("given", [])]).strip()
+    card = next(
+        (
+            i["value"]
+            for i in patient.get("identifier", [])
+            if i.get("system", "").endswith("/bhyt")
+        ),
+        "",
+    )
+    address = (patient.get("address") or [{}])[0]
+    where = ", ".join(
+        part
+        for part in [*address.get("line", []), address.get("city"), address.get("state")]
+        if part
+    )
+    sex = {"male": "Nam", "female": "Nữ"}.get(patient.get("gender", ""), "Không rõ")
+    return [
+        ("Họ và tên", full),
+        ("Ngày sinh", patient.get("birthDate", "")),
+        ("Giới tính", sex),
+        ("Số thẻ BHYT", card),
+        ("Địa chỉ", where),
+    ]
+
+
+def letter(caller: Caller, case: Case) -> bytes:
+    """The referral letter as a PDF (the person's record read through the caller, audited)."""
+    patient = caller.read("read", "Patient", case.patient_id)
+    request = case.request
+    diagnosis, reason = request["reasonCode"][0], request["reasonCode"][1]["text"]
+    coding = diagnosis["coding"][0]
+    origin = case.task["requester"]["reference"].removeprefix("Organization/")
+    number = request["identifier"][0]["value"]
+    return Document(
+        issuer=_facility_name(origin),
+        title="GIẤY CHUYỂN TUYẾN KHÁM BỆNH, CHỮA BỆNH",
+        reference=f"Số: {number} · Ngày {request['authoredOn'][:10]}",
+        facts=[
+            ("Kính gửi", request["performer"][0].get("display", case.performer)),
+            *person_facts(patient),
+            ("Chẩn đoán", f"{coding['code']} – {diagnosis['text']}"),
+            ("Mức độ", "Khẩn" if request.get("priority") == "urgent" else "Thường"),
+        ],
+        sections=[
+            ("Tóm tắt bệnh án", request["note"][0]["text"]),
+            ("Lý do chuyển tuyến", reason),
+        ],
+        footer=f"Người chuyển: {request['requester'].get('display', '')}",
+    ).render()

@@ -1,0 +1,512 @@
+"""Telehealth pages and the live chat: the consultation inbox per specialty queue, the case page
+(chat, video room, recommendation), the new-consultation form from a person's chart, referrals
+(create, receive, outcome, printable letter) and the panels on the home page and the chart.
+
+Live chat: a WebSocket at /telehealth/cases/{id}/ws, signed in by the session cookie; a
+handshake whose Origin is not this server is refused (a cookie alone does not protect a
+WebSocket from cross-site use). Each message is kept as a Communication before it is broadcast
+to the case's other sockets in this process. Without JavaScript the same chat is a form post.
+"""
+
+import asyncio
+from collections import defaultdict
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from songkhoe.auth.audit import RequestContext
+from songkhoe.auth.caller import Caller
+from songkhoe.auth.models import Role
+from songkhoe.auth.service import session_for_cookie
+from songkhoe.config import get_settings
+from songkhoe.fhir.outcomes import FhirError
+from songkhoe.fhir.store import ResourceStore
+from songkhoe.places.facilities import central_hospitals, facilities
+from songkhoe.prescribing import views as prescribing_views
+from songkhoe.prescribing.dosing import InvalidLine
+from songkhoe.prescribing.service import PrescriptionError, prescriptions_of
+from songkhoe.telehealth import referrals, service
+from songkhoe.telehealth import texts as _texts  # noqa: F401  (registers the interface text)
+from songkhoe.telehealth.escalation import is_overdue, start_escalation
+from songkhoe.telehealth.models import (
+    MESSAGE_CATEGORY,
+    RECOMMENDED_ACTIONS,
+    SPECIALTIES,
+    URGENCIES,
+    Case,
+)
+from songkhoe.telehealth.queues import all_queues, queues_of
+from songkhoe.telehealth.records import search
+from songkhoe.web.pages import (
+    Viewer,
+    checked_form,
+    message,
+    page,
+    register_chart_panel,
+    register_home_panel,
+    register_nav,
+    to_login,
+    viewer,
+)
+from songkhoe.web.session import SESSION_COOKIE
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+INPUT_ERRORS = (service.CaseError, InvalidLine, PrescriptionError)
+
+
+def local_time(instant: str | None) -> str:
+    """A stored UTC instant as Vietnam time, "2025-03-01 14:05"."""
+    if not instant:
+        return ""
+    moment = datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone(VIETNAM)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def patient_names(caller: Caller, ids: set[str]) -> dict[str, str]:
+    """Names of people the caller may see (audited as one search)."""
+    if not ids:
+        return {}
+    found = search(caller, "Patient", [("_id", ",".join(sorted(ids))), ("_count", "1000")])
+    return {
+        p["id"]: " ".join([p["name"][0].get("family", ""), *p["name"][0].get("given", [])])
+        for p in found
+        if p.get("name")
+    }
+
+
+def chat_item(message_: dict) -> dict:
+    rec = service.recommendation_of(message_)
+    return {
+        "id": message_["id"],
+        "sender": message_.get("sender", {}).get("display", ""),
+        "text": message_["payload"][0].get("contentString", ""),
+        "sent": local_time(message_.get("sent")),
+        "recommendation": rec,
+    }
+
+
+class ChatHub:
+    """The open chat sockets of each case in this process."""
+
+    def __init__(self) -> None:
+        self.sockets: dict[str, set[WebSocket]] = defaultdict(set)
+
+    async def broadcast(self, case_id: str, item: dict) -> None:
+        for socket in list(self.sockets.get(case_id, ())):
+            try:
+                await socket.send_json(item)
+            except (RuntimeError, WebSocketDisconnect):
+                self.sockets[case_id].discard(socket)
+
+
+def _case_view(caller: Caller, case: Case) -> dict:
+    return {
+        "case": case,
+        "status": case.status,
+        "urgency": case.urgency,
+        "deadline": local_time(case.task.get("restriction", {}).get("period", {}).get("end")),
+        "overdue": is_overdue(case, now()),
+        "business": case.task.get("businessStatus", {}).get("text"),
+        "owner": case.task.get("owner", {}).get("display") or case.owner_id,
+        "mine": caller.principal.id == case.owner_id,
+    }
+
+
+def chart_panel(store: ResourceStore, who: Viewer, patient_id: str) -> dict | None:
+    caller = who.caller
+    consultations = service.cases_for(caller, patient_id=patient_id)
+    sent = referrals.referrals_for(caller, patient_id=patient_id)
+    recommendations = [
+        chat_item(m)
+        for m in search(
+            caller,
+            "Communication",
+            [("subject", f"Patient/{patient_id}"),
+             ("category", f"{MESSAGE_CATEGORY}|recommendation"), ("_sort", "-sent")],
+        )
+    ]  # fmt: skip
+    return {
+        "patient_id": patient_id,
+        "cases": [_case_view(caller, c) for c in consultations],
+        "referrals": [_referral_view(c) for c in sent],
+        "recommendations": recommendations,
+        "prescriptions": prescriptions_of(caller, patient_id),
+        "actions": RECOMMENDED_ACTIONS,
+    }
+
+
+def _referral_view(case: Case) -> dict:
+    return {
+        "case": case,
+        "number": case.request["identifier"][0]["value"],
+        "to": case.request["performer"][0].get("display", case.performer),
+        "diagnosis": case.request["reasonCode"][0],
+        "outcome": referrals.output(case, "outcome"),
+        "advice": referrals.output(case, "advice"),
+    }
+
+
+def home_panel(store: ResourceStore, who: Viewer) -> dict | None:
+    p = who.principal
+    if p.role not in (Role.SPECIALIST, Role.DOCTOR, Role.COMMUNE_HEALTH_WORKER):
+        return None
+    caller = who.caller
+    open_cases = [c for c in service.cases_for(caller) if c.status != "completed"]
+    recent = referrals.referrals_for(caller)[:10]  # with the outcome and advice when answered
+    if not open_cases and not recent and p.role == Role.COMMUNE_HEALTH_WORKER:
+        return None
+    return {
+        "cases": [_case_view(caller, c) for c in open_cases[:10]],
+        "referrals": [_referral_view(r) for r in recent],
+    }
+
+
+register_nav("/telehealth", "th_nav", lambda access: access.sees_people, order=40)
+register_chart_panel("telehealth/chart_panel.html", chart_panel, order=40)
+register_home_panel("telehealth/home_panel.html", home_panel, order=40)
+
+
+def build_router(store: ResourceStore) -> APIRouter:
+    settings = get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        stop = None
+        if settings.escalation_interval_s > 0:
+            stop = start_escalation(store, settings.escalation_interval_s)
+        try:
+            yield
+        finally:
+            if stop is not None:
+                stop.set()
+
+    router = APIRouter(include_in_schema=False, lifespan=lifespan)
+    router.include_router(prescribing_views.build_router(store))
+    hub = ChatHub()
+
+    def refused(request: Request, who: Viewer, exc: Exception) -> Response:
+        if isinstance(exc, FhirError):
+            status = exc.status if exc.status in (403, 404) else 400
+            return message(request, who, status, "not_found" if status == 404 else "forbidden")
+        return page(request, "telehealth/error.html", who, 400, error=str(exc))
+
+    @router.get("/telehealth")
+    def inbox(request: Request) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        if not who.access.sees_people:
+            return message(request, who, 403, "aggregates_only")
+        caller = who.caller
+        cases = service.cases_for(caller)
+        mine = [c for c in cases if c.owner_id == caller.principal.id]
+        sent = [c for c in cases if c.requester_id == caller.principal.id]
+        queues = [
+            (q, [_case_view(caller, c) for c in mine if c.performer == q.id])
+            for q in queues_of(store, caller.principal.id)
+        ]
+        refs = referrals.referrals_for(caller)
+        place = caller.principal.place
+        incoming = [r for r in refs if place.kind == "facility" and r.performer == place.code]
+        names = patient_names(caller, {c.patient_id for c in cases + refs})
+        return page(
+            request,
+            "telehealth/inbox.html",
+            who,
+            queues=queues,
+            mine=[_case_view(caller, c) for c in mine],
+            sent=[_case_view(caller, c) for c in sent],
+            incoming=[_referral_view(r) for r in incoming],
+            outgoing=[_referral_view(r) for r in refs if r not in incoming],
+            names=names,
+        )
+
+    @router.get("/telehealth/cases/new")
+    def new_case(request: Request, patient: str) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        caller = who.caller
+        try:
+            person = caller.read("read", "Patient", patient)
+        except (FhirError, LookupError):
+            return message(request, who, 404, "not_found")
+        subject = ("subject", f"Patient/{patient}")
+        candidates = []
+        for resource_type in ("ImagingStudy", "Media", "DocumentReference", "DiagnosticReport"):
+            candidates += search(caller, resource_type, [subject, ("_count", "20")])
+        candidates += search(caller, "Observation", [subject, ("_sort", "-date"), ("_count", "15")])
+        return page(
+            request,
+            "telehealth/new_case.html",
+            who,
+            patient=person,
+            queues=all_queues(store),
+            urgencies=URGENCIES,
+            specialties=SPECIALTIES,
+            candidates=candidates,
+        )
+
+    @router.post("/telehealth/cases")
+    async def create_case(request: Request) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        form = await checked_form(request, who)
+        if form is None:
+            return message(request, who, 403, "expired_form")
+        attachments = [v for k, v in await _multi(request) if k == "attachment"]
+        try:
+            case = await run_in_threadpool(
+                service.open_case,
+                who.caller,
+                patient_id=form.get("patient", ""),
+                queue_id=form.get("queue", ""),
+                urgency=form.get("urgency", ""),
+                question=form.get("question", ""),
+                attachments=attachments,
+                now=now(),
+            )
+        except (FhirError, *INPUT_ERRORS) as exc:
+            return refused(request, who, exc)
+        return RedirectResponse(f"/telehealth/cases/{case.id}", 303)
+
+    def open_case_page(request: Request, who: Viewer, case_id: str, code: str):
+        try:
+            return service.load_case(who.caller, case_id, code=code)
+        except FhirError as exc:
+            return refused(request, who, exc)
+
+    @router.get("/telehealth/cases/{case_id}")
+    def case_page(request: Request, case_id: str) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        case = open_case_page(request, who, case_id, "consultation")
+        if not isinstance(case, Case):
+            return case
+        caller = who.caller
+        chat = [chat_item(m) for m in service.messages(caller, case)]
+        return page(
+            request,
+            "telehealth/case.html",
+            who,
+            view=_case_view(caller, case),
+            person_name=patient_names(caller, {case.patient_id}).get(
+                case.patient_id, case.patient_id
+            ),
+            question=case.request["note"][0]["text"],
+            attachments=[
+                _attachment(caller, s["reference"]) for s in case.request.get("supportingInfo", [])
+            ],
+            chat=chat,
+            room=case.task_input("video-room"),
+            actions=RECOMMENDED_ACTIONS,
+            facilities=_referral_targets(),
+        )
+
+    @router.post("/telehealth/cases/{case_id}/{action}")
+    async def case_action(request: Request, case_id: str, action: str) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        form = await checked_form(request, who)
+        if form is None:
+            return message(request, who, 403, "expired_form")
+        case = await run_in_threadpool(open_case_page, request, who, case_id, "consultation")
+        if not isinstance(case, Case):
+            return case
+        caller = who.caller
+        try:
+            if action == "accept":
+                await run_in_threadpool(service.accept, caller, case, now())
+            elif action == "messages":
+                sent = await run_in_threadpool(
+                    service.post_message, caller, case, form.get("text", ""), now()
+                )
+                await hub.broadcast(case_id, chat_item(sent))
+            elif action == "recommend":
+                rec = await run_in_threadpool(
+                    lambda: service.recommend(
+                        caller, case, action=form.get("action", ""),
+                        advice=form.get("advice", ""), diagnosis=form.get("diagnosis", ""),
+                        refer_to=form.get("refer_to", ""), now=now(),
+                    )
+                )  # fmt: skip
+                await hub.broadcast(case_id, chat_item(rec))
+            else:
+                return message(request, who, 404, "not_found")
+        except (FhirError, *INPUT_ERRORS) as exc:
+            return refused(request, who, exc)
+        return RedirectResponse(f"/telehealth/cases/{case_id}#chat", 303)
+
+    @router.websocket("/telehealth/cases/{case_id}/ws")
+    async def chat_socket(websocket: WebSocket, case_id: str) -> None:
+        origin = websocket.headers.get("origin", "")
+        if urlsplit(origin).netloc != websocket.headers.get("host"):
+            await websocket.close(code=1008)  # policy violation: another site's page
+            return
+        cookie = websocket.cookies.get(SESSION_COOKIE)
+        session = await run_in_threadpool(session_for_cookie, store.engine, cookie or "")
+        if session is None:
+            await websocket.close(code=1008)
+            return
+        address = websocket.client.host if websocket.client else None
+        caller = Caller(store, session.principal, RequestContext(address))
+        try:
+            case = await run_in_threadpool(service.load_case, caller, case_id)
+        except FhirError:
+            await websocket.close(code=1008)
+            return
+        await websocket.accept()
+        hub.sockets[case_id].add(websocket)
+        try:
+            while True:
+                data = await websocket.receive_json()
+                text = str(data.get("text", "")) if isinstance(data, dict) else ""
+                try:
+                    sent = await run_in_threadpool(service.post_message, caller, case, text, now())
+                except service.CaseError as exc:
+                    await websocket.send_json({"error": str(exc)})
+                    continue
+                await hub.broadcast(case_id, chat_item(sent))
+        except (WebSocketDisconnect, asyncio.CancelledError):
+            pass
+        finally:
+            hub.sockets[case_id].discard(websocket)
+
+    @router.get("/telehealth/referrals/new")
+    def new_referral(request: Request, patient: str, case: str = "") -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        try:
+            person = who.caller.read("read", "Patient", patient)
+        except (FhirError, LookupError):
+            return message(request, who, 404, "not_found")
+        return page(
+            request,
+            "telehealth/new_referral.html",
+            who,
+            patient=person,
+            case_id=case,
+            facilities=_referral_targets(),
+        )
+
+    @router.post("/telehealth/referrals")
+    async def create_referral(request: Request) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        form = await checked_form(request, who)
+        if form is None:
+            return message(request, who, 403, "expired_form")
+        try:
+            case = await run_in_threadpool(
+                lambda: referrals.create_referral(
+                    who.caller, patient_id=form.get("patient", ""),
+                    to_facility=form.get("to_facility", ""), diagnosis=form.get("diagnosis", ""),
+                    summary=form.get("summary", ""), reason=form.get("reason", ""),
+                    urgent=form.get("urgent") == "1", case_id=form.get("case") or None, now=now(),
+                )
+            )  # fmt: skip
+        except (FhirError, *INPUT_ERRORS) as exc:
+            return refused(request, who, exc)
+        return RedirectResponse(f"/telehealth/referrals/{case.id}", 303)
+
+    @router.get("/telehealth/referrals/{referral_id}")
+    def referral_page(request: Request, referral_id: str) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        case = open_case_page(request, who, referral_id, "referral")
+        if not isinstance(case, Case):
+            return case
+        place = who.principal.place
+        receiving = who.principal.is_admin or (
+            place.kind == "facility" and place.code == case.performer
+        )
+        return page(
+            request,
+            "telehealth/referral.html",
+            who,
+            ref=_referral_view(case),
+            person_name=patient_names(who.caller, {case.patient_id}).get(case.patient_id, ""),
+            receiving=receiving,
+            outcomes=referrals.OUTCOMES,
+        )
+
+    @router.post("/telehealth/referrals/{referral_id}/{action}")
+    async def referral_action(request: Request, referral_id: str, action: str) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        form = await checked_form(request, who)
+        if form is None:
+            return message(request, who, 403, "expired_form")
+        case = await run_in_threadpool(open_case_page, request, who, referral_id, "referral")
+        if not isinstance(case, Case):
+            return case
+        try:
+            if action == "receive":
+                await run_in_threadpool(referrals.receive, who.caller, case, now())
+            elif action == "outcome":
+                await run_in_threadpool(
+                    lambda: referrals.record_outcome(
+                        who.caller, case, outcome=form.get("outcome", ""),
+                        advice=form.get("advice", ""), now=now(),
+                    )
+                )  # fmt: skip
+            else:
+                return message(request, who, 404, "not_found")
+        except (FhirError, *INPUT_ERRORS) as exc:
+            return refused(request, who, exc)
+        return RedirectResponse(f"/telehealth/referrals/{referral_id}", 303)
+
+    @router.get("/telehealth/referrals/{referral_id}/letter.pdf")
+    def referral_letter(request: Request, referral_id: str) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        case = open_case_page(request, who, referral_id, "referral")
+        if not isinstance(case, Case):
+            return case
+        pdf = referrals.letter(who.caller, case)
+        number = case.request["identifier"][0]["value"]
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"content-disposition": f'inline; filename="{number}.pdf"'},
+        )
+
+    return router
+
+
+def _attachment(caller: Caller, ref: str) -> dict:
+    """An attached resource as the caller may see it (audited), or its bare reference."""
+    resource_type, _, resource_id = ref.partition("/")
+    try:
+        return caller.read("read", resource_type, resource_id)
+    except (FhirError, LookupError):
+        return {"resourceType": resource_type, "id": resource_id}
+
+
+def _referral_targets() -> list:
+    """Facilities a case can be referred to: hospitals (regional, provincial, central)."""
+    hospitals = [f for f in facilities() if f.kind != "commune_station"]
+    central = {f.id for f in central_hospitals()}
+    return sorted(hospitals, key=lambda f: (f.id not in central, f.province_code, f.name))
+
+
+async def _multi(request: Request) -> list[tuple[str, str]]:
+    """Every field of a posted form, repeated names included."""
+    return parse_qsl((await request.body()).decode(errors="replace"))

@@ -1,0 +1,162 @@
+"""The disease map: a Leaflet choropleth of a province's communes, or of the 34 provinces, for an
+indicator of the registry (`songkhoe.web.map_indicators`), with legend and tooltip. No tile
+server: the boundaries come from the package (`songkhoe.web.geo`) at /static/geo/, cacheable.
+
+The page also lists the values as a plain table (the map's text alternative, and what works
+without JavaScript). Areas are split into up to five classes at the quintiles of their values;
+areas without data are grey. Aggregates only, for callers whose place covers the areas (as the
+NCD indicators API decides): the national map for callers who see the whole country.
+"""
+
+import numpy as np
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from markupsafe import Markup
+
+from songkhoe.auth.policy import stations
+from songkhoe.fhir.store import ResourceStore
+from songkhoe.places.catalog import UnknownPlace, commune, communes, province, provinces
+from songkhoe.places.facilities import commune_station_id, facility
+from songkhoe.web import geo, map_indicators
+from songkhoe.web.assets import send
+from songkhoe.web.i18n import register
+from songkhoe.web.pages import Viewer, message, page, register_nav, to_login, viewer
+
+CLASSES = 5
+register(
+    {
+        "disease_map": ("Bản đồ bệnh tật", "Disease map"),
+        "indicator": ("Chỉ số", "Indicator"),
+        "level": ("Cấp", "Level"),
+        "level_commune": ("Xã/phường của tỉnh", "Communes of a province"),
+        "level_province": ("34 tỉnh/thành phố", "The 34 provinces"),
+        "province": ("Tỉnh/thành phố", "Province"),
+        "period": ("Kỳ", "Period"),
+        "no_data": ("Không có số liệu", "No data"),
+        "map_refused": ("Bản đồ này nằm ngoài địa bàn của bạn.", "This map is outside your area."),
+        "bad_period": ("Kỳ không hợp lệ.", "Invalid period."),
+        "area": ("Địa bàn", "Area"),
+        "value": ("Giá trị", "Value"),
+    }
+)
+
+register_nav("/map", "disease_map", lambda access: not access.place_based or _wide(access), 40)
+
+
+def _wide(access) -> bool:
+    return access.principal.place.kind != "commune"
+
+
+def covers(who: Viewer, commune_codes: list[str]) -> bool:
+    mine = stations(who.principal.place)
+    return mine is None or {commune_station_id(c) for c in commune_codes} <= set(mine)
+
+
+def home_province(who: Viewer) -> str:
+    place = who.principal.place
+    if place.kind == "province":
+        return place.code
+    if place.kind == "commune":
+        return commune(place.code).province_code
+    if place.kind == "facility":
+        return facility(place.code).province_code
+    return provinces()[0].code
+
+
+def classes(values: dict[str, float | None]) -> tuple[dict[str, int], list[float]]:
+    """Class (0..CLASSES-1) of each area with a value, at the quintiles; and the class edges."""
+    known = np.array([v for v in values.values() if v is not None], dtype=float)
+    if known.size == 0:
+        return {}, []
+    edges = np.unique(np.quantile(known, np.linspace(0, 1, CLASSES + 1)))
+    inner = edges[1:-1]
+    out = {
+        a: int(np.searchsorted(inner, v, side="right")) for a, v in values.items() if v is not None
+    }
+    return out, edges.round(1).tolist()
+
+
+def build_router(store: ResourceStore) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/static/geo/communes-{code}.json")
+    def commune_shapes(request: Request, code: str) -> Response:
+        try:
+            province(code)
+        except UnknownPlace:
+            return Response("unknown province", status_code=404, media_type="text/plain")
+        return send(
+            request,
+            geo.communes_geojson(code),
+            "application/geo+json",
+            headers={"cache-control": "public, max-age=86400"},
+        )
+
+    @router.get("/static/geo/provinces.json")
+    def province_shapes(request: Request) -> Response:
+        return send(
+            request,
+            geo.provinces_geojson(),
+            "application/geo+json",
+            headers={"cache-control": "public, max-age=86400"},
+        )
+
+    @router.get("/map")
+    def disease_map(request: Request) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        q = request.query_params
+        choices = map_indicators.registered()
+        chosen = map_indicators.INDICATORS.get(q.get("indicator", "")) or choices[0]
+        level = "province" if q.get("level") == "province" else "commune"
+        code = q.get("province") or home_province(who)
+        try:
+            province(code)
+        except UnknownPlace:
+            return message(request, who, 404, "not_found")
+        if level == "province":
+            areas = {p.code: [c.code for c in communes(p.code)] for p in provinces()}
+            names = {p.code: p.full_name for p in provinces()}
+            allowed = stations(who.principal.place) is None
+            geo_url = "/static/geo/provinces.json"
+        else:
+            found = communes(code)
+            areas = {c.code: [c.code] for c in found}
+            names = {c.code: c.full_name for c in found}
+            allowed = covers(who, list(areas))
+            geo_url = f"/static/geo/communes-{code}.json"
+        if not allowed or who.principal.patient_id is not None:
+            return message(request, who, 403, "map_refused")
+        period = q.get("period") or chosen.default_period(store.engine)
+        try:
+            values = chosen.compute(store.engine, areas, period)
+        except ValueError:
+            return message(request, who, 400, "bad_period")
+        klass, edges = classes(values)
+        data = {a: [values.get(a), klass.get(a)] for a in areas}
+        rows = sorted(
+            ((names[a], a, values.get(a), klass.get(a)) for a in areas),
+            key=lambda r: (r[2] is None, -(r[2] or 0)),
+        )
+        payload = Markup(
+            orjson.dumps({"unit": chosen.unit, "values": data}).decode().replace("<", "\\u003c")
+        )
+        return page(
+            request,
+            "map.html",
+            who,
+            indicators=choices,
+            chosen=chosen,
+            level=level,
+            province_code=code,
+            provinces=provinces(),
+            period=period,
+            rows=rows,
+            edges=edges,
+            geo_url=geo_url,
+            payload=payload,
+        )
+
+    return router

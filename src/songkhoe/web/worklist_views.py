@@ -1,0 +1,240 @@
+"""The commune station's NCD worklists in the browser (`songkhoe.ncd.worklists`: overdue,
+uncontrolled, high risk untreated, undiagnosed raised BP, lung screening), with a way to record
+a call or a home visit.
+
+A contact is a FHIR Communication (status completed, category = the worklist, medium PHONE or
+FACE from v3 ParticipationMode, subject the person, sender the commune station, the note as
+payload) written through the audited path. The lists are computed from the NCD projections,
+which `songkhoe ncd refresh` rebuilds; until then a person contacted in the last 30 days stays
+on the list marked as contacted, at its end. With htmx the row is replaced in place; without
+JavaScript the form posts and the page comes back.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from songkhoe.auth.policy import stations
+from songkhoe.fhir import search as fhir_search
+from songkhoe.fhir.outcomes import FhirError
+from songkhoe.fhir.search import parse_query
+from songkhoe.fhir.store import ResourceStore
+from songkhoe.fhir.systems import BASE
+from songkhoe.ncd.worklists import FOLLOW_UP_DAYS, KINDS, worklist
+from songkhoe.places.catalog import UnknownPlace, commune
+from songkhoe.web.forms import Field, validate
+from songkhoe.web.i18n import language, register, translator
+from songkhoe.web.pages import Viewer, checked_form, message, page, register_nav, to_login, viewer
+
+WORKLIST_SYSTEM = f"{BASE}/CodeSystem/ncd-worklist"
+MODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode"
+MODES = {"call": "PHONE", "visit": "FACE"}
+
+register(
+    {
+        "worklists": ("Danh sách theo dõi", "Worklists"),
+        "today_worklists": ("Việc cần làm hôm nay", "Today's worklists"),
+        "wl_overdue": ("Quá hạn tái khám", "Overdue for follow-up"),
+        "wl_uncontrolled": ("Huyết áp chưa kiểm soát", "Uncontrolled blood pressure"),
+        "wl_high-risk-untreated": (
+            "Nguy cơ tim mạch cao chưa điều trị",
+            "High CVD risk, untreated",
+        ),
+        "wl_undiagnosed-htn": ("Huyết áp cao chưa chẩn đoán", "Raised BP, not diagnosed"),
+        "wl_lung-screening": ("Cần hỏi để sàng lọc ung thư phổi", "Lung screening: ask"),
+        "people_on_list": ("người", "people"),
+        "contact_mode": ("Hình thức", "How"),
+        "contact_note": ("Ghi chú", "Note"),
+        "record_contact": ("Ghi nhận", "Record"),
+        "contacted": ("Đã liên hệ", "Contacted"),
+        "detail": ("Chi tiết", "Detail"),
+        "empty_list": ("Không có ai trong danh sách.", "Nobody on this list."),
+        "choose_commune": ("Chọn xã/phường", "Choose a commune"),
+        "show": ("Xem", "Show"),
+        "projections_as_of": ("Số liệu tính đến", "Figures as of"),
+        "worklist_refused": (
+            "Danh sách này chỉ dành cho cán bộ của trạm y tế xã.",
+            "These lists are for the commune station's staff.",
+        ),
+    }
+)
+
+register_nav("/worklists", "worklists", lambda access: access.place_based, order=20)
+
+
+def contact_fields() -> list[Field]:
+    return [
+        Field(
+            "mode",
+            "contact_mode",
+            "select",
+            True,
+            choices=(("call", "contact_call"), ("visit", "contact_visit")),
+        ),
+        Field("note", "contact_note", "text", False, maxlength=200),
+    ]
+
+
+def my_communes(who: Viewer) -> list[str] | None:
+    """The commune codes whose lists the viewer may see (None: everywhere)."""
+    found = stations(who.principal.place)
+    return None if found is None else [s.removeprefix("tyt-") for s in found]
+
+
+def chosen_commune(who: Viewer, asked: str | None) -> str | None:
+    """The commune asked for (or the viewer's first), if the viewer may see its lists."""
+    mine = my_communes(who)
+    if not who.access.place_based and not who.access.unrestricted:
+        return None
+    code = asked or (mine[0] if mine else None)
+    if code is None:
+        return None
+    try:
+        commune(code)
+    except UnknownPlace:
+        return None
+    return code if mine is None or code in mine else None
+
+
+def _now() -> np.datetime64:
+    return np.datetime64(datetime.now(UTC).replace(tzinfo=None), "s")
+
+
+def recent_contacts(store: ResourceStore, who: Viewer, kind: str) -> dict[str, str]:
+    """Patient id -> day of the latest contact recorded for this list in the last 30 days."""
+    since = (datetime.now(UTC) - timedelta(days=FOLLOW_UP_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    items = [("category", f"{WORKLIST_SYSTEM}|{kind}"), ("sent", f"ge{since}"), ("_count", "1000")]
+    query = parse_query("Communication", items)
+    query.restrict = who.access.restriction
+    latest: dict[str, str] = {}
+    with store.engine.connect() as conn:
+        for _, com in fhir_search.page(conn, "Communication", query):
+            pid = com["subject"]["reference"].removeprefix("Patient/")
+            latest[pid] = max(latest.get(pid, ""), com.get("sent", "")[:10])
+    return latest
+
+
+def load_list(store: ResourceStore, who: Viewer, kind: str, code: str) -> tuple[list, str | None]:
+    """The entries of a list (audited), each with `contacted` (a day or None), contacted last."""
+    entries, as_of = worklist(store.engine, kind=kind, commune_code=code, now=_now())
+    people = [{"resourceType": "Patient", "id": e["patient_id"]} for e in entries]
+    who.caller.audit_found("search-type", people, f"ncd/worklists/{kind}?commune={code}")
+    contacts = recent_contacts(store, who, kind) if entries else {}
+    for e in entries:
+        e["contacted"] = contacts.get(e["patient_id"])
+    entries.sort(key=lambda e: e["contacted"] is not None)
+    return entries, as_of
+
+
+def counts(store: ResourceStore, who: Viewer, code: str) -> list[tuple[str, int]]:
+    """(kind, number of people) of every list of a commune (audited)."""
+    out, everyone = [], []
+    for kind in KINDS:
+        entries, _ = worklist(store.engine, kind=kind, commune_code=code, now=_now())
+        everyone += [{"resourceType": "Patient", "id": e["patient_id"]} for e in entries]
+        out.append((kind, len(entries)))
+    who.caller.audit_found("search-type", everyone, f"ncd/worklists?commune={code}")
+    return out
+
+
+def contact_resource(kind: str, code: str, patient_id: str, values: dict) -> dict:
+    com = {
+        "resourceType": "Communication",
+        "status": "completed",
+        "category": [{"coding": [{"system": WORKLIST_SYSTEM, "code": kind}]}],
+        "medium": [{"coding": [{"system": MODE_SYSTEM, "code": MODES[values["mode"]]}]}],
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "sent": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "sender": {"reference": f"Organization/tyt-{code}"},
+    }
+    if values.get("note"):
+        com["payload"] = [{"contentString": values["note"]}]
+    return com
+
+
+def build_router(store: ResourceStore) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    def communes_for(who: Viewer) -> list[tuple[str, str]]:
+        mine = my_communes(who) or []
+        return [(c, commune(c).full_name) for c in mine]
+
+    @router.get("/worklists")
+    def lists(request: Request, commune_code: str | None = None) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        code = chosen_commune(who, request.query_params.get("commune"))
+        if code is None:
+            return message(request, who, 403, "worklist_refused")
+        return page(
+            request,
+            "worklists.html",
+            who,
+            code=code,
+            area_name=commune(code).full_name,
+            counts=counts(store, who, code),
+            communes=communes_for(who),
+        )
+
+    def list_page(request, who, kind, code, errors=None, failed=None, status=200) -> Response:
+        entries, as_of = load_list(store, who, kind, code)
+        first = request.query_params.get("first", "0")
+        first = int(first) if first.isdigit() else 0
+        return page(
+            request,
+            "worklist.html",
+            who,
+            status,
+            kind=kind,
+            code=code,
+            first=first,
+            area_name=commune(code).full_name,
+            entries=entries,
+            as_of=as_of,
+            fields=contact_fields(),
+            errors=errors or {},
+            failed=failed,
+        )
+
+    @router.get("/worklists/{kind}")
+    def one_list(request: Request, kind: str) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        if kind not in KINDS:
+            return message(request, who, 404, "not_found")
+        code = chosen_commune(who, request.query_params.get("commune"))
+        if code is None:
+            return message(request, who, 403, "worklist_refused")
+        return list_page(request, who, kind, code)
+
+    @router.post("/worklists/{kind}/contact")
+    async def record_contact(request: Request, kind: str) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
+        form = await checked_form(request, who)
+        if form is None:
+            return message(request, who, 403, "expired_form")
+        code = chosen_commune(who, form.get("commune"))
+        if kind not in KINDS or code is None:
+            return message(request, who, 403, "worklist_refused")
+        patient_id = form.get("patient", "")
+        t = translator(language(request))
+        values, errors = validate(contact_fields(), form, t)
+        if errors:
+            return list_page(request, who, kind, code, errors, patient_id, 422)
+        caller = who.caller
+        try:
+            with caller.refusals("create", [f"Patient/{patient_id}"]):
+                store.create(
+                    contact_resource(kind, code, patient_id, values), guard=caller.guard("create")
+                )
+        except FhirError as exc:
+            return message(request, who, exc.status, "forbidden")
+        return RedirectResponse(f"/worklists/{kind}?commune={code}#p-{patient_id}", 303)
+
+    return router

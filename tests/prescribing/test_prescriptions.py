@@ -1,0 +1,138 @@
+"""Signing through the prescription page: warnings come from the person's record (medicines
+taken, allergies), must each be acknowledged, and are kept as DetectedIssues; the signed
+prescription is valid FHIR and exports to the national JSON."""
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from songkhoe.auth.audit import RequestContext
+from songkhoe.auth.caller import Caller
+from songkhoe.auth.service import create_user, user_id_of, user_principal
+from songkhoe.fhir.search import SearchRequest, page
+from songkhoe.fhir.validation import validate
+from songkhoe.places.catalog import communes
+from songkhoe.prescribing import service
+from songkhoe.prescribing.dosing import parse_line
+from songkhoe.prescribing.export import national_payload
+from songkhoe.web.app import create_app
+
+HOME = communes("24")[0].code
+PASSWORD = "mật-khẩu-đủ-dài"
+
+
+@pytest.fixture
+def record(store):
+    subject = {"reference": "Patient/hoa"}
+    store.create_many(
+        [
+            {
+                "resourceType": "Patient",
+                "id": "hoa",
+                "identifier": [{"system": "https://fhir.songkhoe.vn/sid/cccd",
+                                "value": "027150000009"}],
+                "name": [{"family": "Lê", "given": ["Thị", "Hoa"]}],
+                "birthDate": "1950-01-02",
+                "gender": "female",
+                "managingOrganization": {"reference": f"Organization/tyt-{HOME}"},
+            },
+            {
+                "resourceType": "MedicationRequest",
+                "id": "warfarin",
+                "status": "active",
+                "intent": "order",
+                "subject": subject,
+                "medicationCodeableConcept": {
+                    "coding": [{"system": "http://www.whocc.no/atc", "code": "B01AA03"}],
+                    "text": "Warfarin 5 mg",
+                },
+            },
+            {
+                "resourceType": "AllergyIntolerance",
+                "id": "penicillin",
+                "patient": subject,
+                "code": {"text": "Penicilin"},
+            },
+        ]
+    )  # fmt: skip
+    create_user(store.engine, username="bs.xa", password=PASSWORD,
+                role="doctor", place=f"commune:{HOME}", full_name="Bác sĩ xã")  # fmt: skip
+    return store
+
+
+def logged_in(store) -> TestClient:
+    client = TestClient(create_app(store=store))
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)[1]
+    client.post("/login", data={"username": "bs.xa", "password": PASSWORD, "csrf": token})
+    return client
+
+
+def count(store, resource_type: str) -> int:
+    with store.engine.connect() as conn:
+        return len(page(conn, resource_type, SearchRequest(count=1000)))
+
+
+def test_warnings_are_flagged_and_must_be_acknowledged_to_sign(record):
+    client = logged_in(record)
+    token = re.search(r'name="csrf" value="([^"]+)"',
+                      client.get("/prescriptions/new?patient=hoa").text)[1]  # fmt: skip
+    form = {"csrf": token, "patient": "hoa", "diagnosis": "M54.5", "drug_1": "IBU400",
+            "dose_1": "1", "per_day_1": "2", "days_1": "5", "drug_2": "AMX500", "dose_2": "1",
+            "per_day_2": "3", "days_2": "7"}  # fmt: skip
+    checked = client.post("/prescriptions", data={**form, "step": "check"})
+    assert checked.status_code == 200
+    assert "Ibuprofen" in checked.text and "Coumadin" in checked.text  # with the warfarin taken
+    assert "Dị ứng đã ghi nhận (Penicilin)" in checked.text
+    keys = re.findall(r'name="ack" value="([^"]+)"', checked.text)
+    assert len(keys) == 2
+    before = count(record, "MedicationRequest")
+    refused = client.post("/prescriptions", data={**form, "step": "sign", "ack": keys[:1]})
+    assert refused.status_code == 409 and count(record, "MedicationRequest") == before
+    signed = client.post(
+        "/prescriptions", data={**form, "step": "sign", "ack": keys}, follow_redirects=False
+    )
+    assert signed.status_code == 303
+    code = signed.headers["location"].rsplit("/", 1)[1]
+    shown = client.get(f"/prescriptions/{code}")
+    assert code in shown.text and "Amoxicilin" in shown.text and "Coumadin" in shown.text
+    assert count(record, "MedicationRequest") == before + 2
+    with record.engine.connect() as conn:
+        issues = [r for _, r in page(conn, "DetectedIssue", SearchRequest(count=10))]
+    assert len(issues) == 2
+    for issue in issues:
+        validate(issue)
+        assert issue["mitigation"][0]["author"]["display"] == "bs.xa"
+
+
+def test_a_signed_prescription_is_fhir_and_exports(record):
+    principal = user_principal(record.engine, user_id_of(record.engine, "bs.xa"))
+    caller = Caller(record, principal, RequestContext(None))
+    lines = [parse_line(1, "AML5", "1", "1", "30"), parse_line(2, "MTF500", "1", "2", "30")]
+    with pytest.raises(service.PrescriptionError, match="diagnosis"):
+        service.sign(caller, patient_id="hoa", lines=lines, diagnoses=["X99.99"],
+                     acknowledged=set(), advice="", now=datetime.now(UTC))  # fmt: skip
+    at = datetime(2025, 3, 1, 3, 4, 5, tzinfo=UTC)
+    rx = service.sign(caller, patient_id="hoa", lines=lines, diagnoses=["I10", "E11.9"],
+                      acknowledged=set(), advice="Ăn nhạt", now=at)  # fmt: skip
+    for request in rx.requests:
+        validate(request)
+    loaded = service.load(caller, rx.code)
+    assert [r["id"] for r in loaded.requests] == [r["id"] for r in rx.requests]
+    payload = national_payload(loaded, caller.read("read", "Patient", "hoa"))
+    assert payload["ma_don_thuoc"] == rx.code and payload["loai_don_thuoc"] == "c"
+    assert payload["ho_ten_benh_nhan"] == "Lê Thị Hoa"
+    assert payload["ma_dinh_danh_cong_dan"] == "027150000009"
+    assert payload["ngay_sinh_benh_nhan"] == "02/01/1950" and payload["gioi_tinh"] == 3
+    assert payload["ngay_gio_ke_don"] == "2025-03-01 10:04:05"  # Vietnam time
+    assert [c["ma_chan_doan"] for c in payload["chan_doan"]] == ["I10", "E11.9"]
+    assert payload["thong_tin_don_thuoc"][1] == {
+        "ma_thuoc": "MTF500",
+        "biet_duoc": "Metformin 500 mg, viên nén bao phim",
+        "ten_thuoc": "Metformin 500 mg, viên nén bao phim",
+        "don_vi_tinh": "viên",
+        "so_luong": 60,
+        "cach_dung": "Uống 1 viên x 2 lần/ngày, 30 ngày",
+    }
+    assert payload["loi_dan"] == "Ăn nhạt"

@@ -1,0 +1,50 @@
+"""The live chat in Debian's Chromium at 360 px: a message typed by the specialist appears on the
+commune worker's open page without a reload (telehealth.js over the WebSocket)."""
+
+import shutil
+
+import pytest
+
+from .test_access import open_xray_case
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
+pytestmark = pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="Debian's chromium is not installed (apt chromium)"
+)
+PASSWORD = "mật-khẩu-đủ-dài"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+def signed_in(browser, site: str, username: str):
+    page = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN").new_page()
+    page.goto(f"{site}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site}/")
+    return page
+
+
+def test_chat_messages_appear_live(browser, live_server, world):
+    case = open_xray_case(world)
+    worker = signed_in(browser, live_server, "yta.xa")
+    specialist = signed_in(browser, live_server, "bs.xquang")
+    for page in (worker, specialist):
+        page.goto(f"{live_server}/telehealth/cases/{case.id}")
+        page.wait_for_selector("#chat[data-live]")
+    assert worker.evaluate("document.documentElement.scrollWidth") <= 360, "fits a 360 px screen"
+    specialist.fill("#chat-text", "Cho xem thêm phim nghiêng.")
+    specialist.click("#chat-form button")
+    worker.wait_for_selector("#chat-log li >> text=Cho xem thêm phim nghiêng.", timeout=10000)
+    assert specialist.input_value("#chat-text") == ""  # sent over the socket, no reload
+    assert specialist.url.endswith(f"/telehealth/cases/{case.id}")
