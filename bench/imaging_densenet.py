@@ -9,7 +9,7 @@ Reports per-image latency at batch 1 (median and 90th percentile) and throughput
 and 16, and the ratio ONNX / PyTorch. Goal: ONNX >= 1.5x faster at batch 1. Also times the
 preprocessing of one 2,000×2,500 film (normalise, centre crop, resize to 224).
 
-    python bench/imaging_densenet.py [--threads N] [--runs 20]
+    python bench/imaging_densenet.py [--threads N] [--runs 10]
 """
 
 import argparse
@@ -42,7 +42,7 @@ def timed(call, runs: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -80,8 +80,10 @@ def main() -> None:
             per_image = statistics.median(seconds) / batch_size
             p90 = sorted(seconds)[int(0.9 * (len(seconds) - 1))] / batch_size
             results[engine] = per_image
-            print(f"{batch_size:>5} {engine:>12} {per_image * 1000:>18.1f} {p90 * 1000:>8.1f} "
-                  f"{1 / per_image:>9.1f}")  # fmt: skip
+            print(
+                f"{batch_size:>5} {engine:>12} {per_image * 1000:>18.1f} {p90 * 1000:>8.1f} "
+                f"{1 / per_image:>9.1f}"
+            )
         ratio = results["pytorch"] / results["onnxruntime"]
         print(f"{batch_size:>5} {'ratio':>12} ONNX Runtime is {ratio:.2f}x PyTorch eager")
 

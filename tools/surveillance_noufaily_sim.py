@@ -234,6 +234,16 @@ def main() -> int:
             f"\nFisher tests against the shared run: {low_p} of {n_tests} with p < 0.05 "
             f"(about {0.05 * n_tests:.0f} expected when the rates are equal)"
         )
+        print("pooled over scenarios, port vs the shared run (other random series):")
+        for m in METHODS:
+            p_fp, neg, p_det, has = rates(port[m][1], sim.state)
+            totals = np.array([v for (_, method), v in shared.items() if method == m]).sum(axis=0)
+            s_fp, s_neg, s_det, s_has = (int(v) for v in totals)
+            print(
+                f"  {m:4s} FPR {p_fp / neg:.4f} vs {s_fp / s_neg:.4f} "
+                f"(Fisher p {fisher_p(p_fp, neg, s_fp, s_neg):.3f}), POD {p_det / has:.3f} vs "
+                f"{s_det / s_has:.3f} (p {fisher_p(p_det, has, s_det, s_has):.3f})"
+            )
     return 1 if failed else 0
 
 

@@ -116,4 +116,3 @@ def imaging_env(monkeypatch, tmp_path: Path, model_dir: Path) -> Path:
     monkeypatch.setenv("SONGKHOE_IMAGING_MODEL", "phantom-demo")
     monkeypatch.setenv("SONGKHOE_IMAGING_WORKER", "off")
     return media
-

@@ -29,8 +29,17 @@ def test_missing_weights_are_one_line(tmp_path, monkeypatch, capsys):
     film = tmp_path / "x.png"
     film.write_bytes(b"\x89PNG\r\n\x1a\n")
     try:
-        main(["imaging", "analyze", str(film), "--model", "densenet121-res224-all",
-              "--output", str(tmp_path / "out")])  # fmt: skip
+        main(
+            [
+                "imaging",
+                "analyze",
+                str(film),
+                "--model",
+                "densenet121-res224-all",
+                "--output",
+                str(tmp_path / "out"),
+            ]
+        )
     except SystemExit as stop:
         assert stop.code == 2
     err = capsys.readouterr().err
@@ -40,12 +49,19 @@ def test_missing_weights_are_one_line(tmp_path, monkeypatch, capsys):
     assert "densenet121-res224-all       not installed" in listing.output
 
 
-def test_analyze_writes_a_json_and_a_heatmap_per_film(tmp_path, imaging_env, phantom_model,
-                                                      phantoms, make_png, make_dicom):  # fmt: skip
+def test_analyze_writes_a_json_and_a_heatmap_per_film(
+    tmp_path, imaging_env, phantom_model, phantoms, make_png, make_dicom
+):
     names = write_films(tmp_path, phantoms, make_png, make_dicom)[:6]
     out = tmp_path / "out"
-    result = run("analyze", *(str(tmp_path / n) for n in names), "--model", "phantom-demo",
-                 "--output", str(out))  # fmt: skip
+    result = run(
+        "analyze",
+        *(str(tmp_path / n) for n in names),
+        "--model",
+        "phantom-demo",
+        "--output",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     for i, name in enumerate(names):
         record = json.loads((out / f"{name.rsplit('.', 1)[0]}.json").read_text())
@@ -70,8 +86,15 @@ def test_evaluate_reports_auc_sensitivity_specificity_and_calibration(
         writer = csv.writer(f)
         writer.writerow(["image", "label"])
         writer.writerows(zip(names, phantoms.labels.tolist(), strict=True))
-    args = ["evaluate", "--labels", str(labels), "--images", str(tmp_path), "--model",
-            "phantom-demo"]  # fmt: skip
+    args = [
+        "evaluate",
+        "--labels",
+        str(labels),
+        "--images",
+        str(tmp_path),
+        "--model",
+        "phantom-demo",
+    ]
     result = run(*args, "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
@@ -85,7 +108,8 @@ def test_evaluate_reports_auc_sensitivity_specificity_and_calibration(
     assert "AUC" in text.output and "WHO TB screening target" in text.output
     bad = tmp_path / "bad.csv"
     bad.write_text("image,label\nfilm00.dcm,1\nfilm01.png,yes\n")
-    refused = run("evaluate", "--labels", str(bad), "--images", str(tmp_path), "--model",
-                  "phantom-demo")  # fmt: skip
+    refused = run(
+        "evaluate", "--labels", str(bad), "--images", str(tmp_path), "--model", "phantom-demo"
+    )
     assert refused.exit_code == 2 and "row 3: label must be 0 or 1" in refused.output
     assert np.isfinite(report["brier"]) and 0 <= report["ece"] <= 1

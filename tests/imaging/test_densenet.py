@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from songkhoe.imaging.commands import imaging
 from songkhoe.imaging.inference import Analyzer, scores_of
-from songkhoe.imaging.install import install
 from songkhoe.imaging.ingest import Film
-from songkhoe.imaging.networks import DenseNet, densenet121
+from songkhoe.imaging.install import install
+from songkhoe.imaging.networks import CamHead, DenseNet, densenet121
 from songkhoe.imaging.registry import ChecksumMismatch, file_sha256, is_installed, manifest_of
 
 NAME = "densenet121-res224-all"
@@ -52,8 +52,9 @@ def test_install_refuses_a_wrong_sha256_and_writes_nothing(tmp_path, net):
     with pytest.raises(ChecksumMismatch, match="SHA-256 is"):
         install(NAME, model_dir=tmp_path / "models", source=weights, sha256="0" * 64)
     assert not is_installed(NAME, tmp_path / "models")
-    result = CliRunner().invoke(imaging, ["install", NAME, "--from", str(weights),
-                                          "--sha256", "f" * 64])  # fmt: skip
+    result = CliRunner().invoke(
+        imaging, ["install", NAME, "--from", str(weights), "--sha256", "f" * 64]
+    )
     assert result.exit_code == 2 and "SHA-256 is" in result.output
 
 
@@ -71,8 +72,14 @@ def test_pickled_model_onnx_matches_pytorch_eager(tmp_path, net, monkeypatch):
     pickled_cls = type("DenseNet", (DenseNet,), {"__module__": "torchxrayvision_like"})
     fake.DenseNet = pickled_cls
     monkeypatch.setitem(sys.modules, "torchxrayvision_like", fake)
-    copy = pickled_cls(**{"growth_rate": 32, "block_config": (6, 12, 24, 16),
-                          "num_init_features": 64, "num_classes": 18})  # fmt: skip
+    copy = pickled_cls(
+        **{
+            "growth_rate": 32,
+            "block_config": (6, 12, 24, 16),
+            "num_init_features": 64,
+            "num_classes": 18,
+        }
+    )
     copy.load_state_dict(net.state_dict())
     weights = tmp_path / "xrv.pt"
     torch.save(copy, weights)
@@ -83,20 +90,20 @@ def test_pickled_model_onnx_matches_pytorch_eager(tmp_path, net, monkeypatch):
     assert installed.source_sha256 == file_sha256(weights)
     analyzer = Analyzer(installed)
     rng = np.random.default_rng(0)
-    films = [Film(rng.uniform(0, 4095, (300, 260)).astype(np.float32), 4095.0, "x")
-             for _ in range(3)]  # fmt: skip
+    films = [
+        Film(rng.uniform(0, 4095, (300, 260)).astype(np.float32), 4095.0, "x") for _ in range(3)
+    ]
     batch, crops = analyzer.preprocess(films)
     assert batch.shape == (3, 1, 224, 224) and crops[0].side == 260
     scores, cams = analyzer.run(batch)
     with torch.no_grad():
-        logits = net(torch.from_numpy(batch)).numpy()
-        features = torch.relu(net.features(torch.from_numpy(batch)))
+        logits, features, cam = (t.numpy() for t in CamHead(net)(torch.from_numpy(batch)))
     manifest = manifest_of(NAME, model_dir)
     np.testing.assert_allclose(scores, scores_of(logits, manifest), atol=1e-4)
     assert cams.shape == (3, 18, 7, 7)
     weight, bias = net.classifier.weight.detach().numpy(), net.classifier.bias.detach().numpy()
-    np.testing.assert_allclose(cams, np.einsum("kc,nchw->nkhw", weight, features.numpy()),
-                               rtol=1e-3, atol=1e-2)  # fmt: skip
+    np.testing.assert_allclose(cams, np.einsum("kc,nchw->nkhw", weight, features), atol=1e-2)
+    np.testing.assert_allclose(cams, cam, atol=1e-2)
     np.testing.assert_allclose(cams.mean(axis=(2, 3)) + bias, logits, rtol=1e-3, atol=1e-2)
     one = analyzer.analyze(films[:1])[0]  # batch of one through the dynamic axis
     assert set(one.scores) == set(manifest.labels) and one.heat.shape == (300, 260)

@@ -111,8 +111,9 @@ def test_deidentified_export_keeps_pixels_and_drops_the_person(make_dicom):
     for uid in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
         assert getattr(after, uid) != getattr(before, uid)
     assert after.file_meta.MediaStorageSOPInstanceUID == after.SOPInstanceUID
-    np.testing.assert_array_equal(read_film(deidentify(data, pseudonym="x")).pixels,
-                                  read_film(data).pixels)
+    np.testing.assert_array_equal(
+        read_film(deidentify(data, pseudonym="x")).pixels, read_film(data).pixels
+    )
     assert b"Nguy" not in deidentify(data, pseudonym="x") and b"02716" not in deidentify(
         data, pseudonym="x"
     )

@@ -51,17 +51,32 @@ def everything(store, resource_type: str) -> list[dict]:
 
 @pytest.fixture
 def clinic(store, imaging_env):
-    store.create_many([
-        {"resourceType": "Patient", "id": pid, "name": [{"family": "Trần", "given": ["Văn", g]}],
-         "gender": "male", "birthDate": "1961-04-02",
-         "managingOrganization": {"reference": f"Organization/tyt-{code}"}}
-        for pid, g, code in (("hung", "Hùng", HOME), ("dung", "Dũng", NEIGHBOUR))
-    ])  # fmt: skip
-    for username, role, place in (("bacsi", "doctor", "province:24"),
-                                  ("yta", "commune_health_worker", f"commune:{HOME}"),
-                                  ("khac", "commune_health_worker", f"commune:{NEIGHBOUR}")):  # fmt: skip
-        create_user(store.engine, username=username, password=PASSWORD, role=role, place=place,
-                    full_name=username)  # fmt: skip
+    store.create_many(
+        [
+            {
+                "resourceType": "Patient",
+                "id": pid,
+                "name": [{"family": "Trần", "given": ["Văn", g]}],
+                "gender": "male",
+                "birthDate": "1961-04-02",
+                "managingOrganization": {"reference": f"Organization/tyt-{code}"},
+            }
+            for pid, g, code in (("hung", "Hùng", HOME), ("dung", "Dũng", NEIGHBOUR))
+        ]
+    )
+    for username, role, place in (
+        ("bacsi", "doctor", "province:24"),
+        ("yta", "commune_health_worker", f"commune:{HOME}"),
+        ("khac", "commune_health_worker", f"commune:{NEIGHBOUR}"),
+    ):
+        create_user(
+            store.engine,
+            username=username,
+            password=PASSWORD,
+            role=role,
+            place=place,
+            full_name=username,
+        )
     return store
 
 
@@ -76,17 +91,22 @@ def upload(client: TestClient, patient: str, name: str, data: bytes, kind: str):
     )
 
 
-def test_phantom_films_from_upload_to_report(clinic, phantom_model, imaging_env, make_dicom,
-                                             make_png):  # fmt: skip
+def test_phantom_films_from_upload_to_report(
+    clinic, phantom_model, imaging_env, make_dicom, make_png
+):
     store = clinic
     positives = phantom.draw(2, height=192, width=240, seed=31, positive_fraction=1.0)
     negative = phantom.draw(1, height=192, width=240, seed=32, positive_fraction=0.0)
     files = {
-        "m1.dcm": (make_dicom(positives.films[0], photometric="MONOCHROME1", bits=14,
-                              window=(8000.0, 6000.0)), "application/dicom"),
+        "m1.dcm": (
+            make_dicom(
+                positives.films[0], photometric="MONOCHROME1", bits=14, window=(8000.0, 6000.0)
+            ),
+            "application/dicom",
+        ),
         "normal.png": (make_png(negative.films[0]), "image/png"),
         "nodule.png": (make_png(positives.films[1], bits=16), "image/png"),
-    }  # fmt: skip
+    }
     doctor = logged_in(store, "bacsi")
 
     before = {t: len(everything(store, t)) for t in IMAGING_TYPES}
@@ -117,10 +137,20 @@ def test_phantom_films_from_upload_to_report(clinic, phantom_model, imaging_env,
         centre = positives.centres[index]
         assert np.hypot(row - centre[0], col - centre[1]) <= positives.radius[index], name
         ai = store.read("Observation", f"{studies[name]}-ai")
-        x, y, w, h = map(int, next(c["valueString"] for c in ai["component"]
-                                   if c["code"]["coding"][0]["code"] == "top-finding-region").split())  # fmt: skip
+        x, y, w, h = map(
+            int,
+            next(
+                c["valueString"]
+                for c in ai["component"]
+                if c["code"]["coding"][0]["code"] == "top-finding-region"
+            ).split(),
+        )
         assert x <= centre[1] <= x + w and y <= centre[0] <= y + h
         assert ai["method"]["coding"][0]["code"] == "AI"
+        size = [c for c in ai["component"] if c["code"]["coding"][0]["code"] == "top-finding-size"]
+        assert [c["valueString"] for c in size] == (
+            [f"{w * 0.2:.0f} × {h * 0.2:.0f} mm"] if name.endswith(".dcm") else []
+        )
 
     # the worklist: the most suspicious first, the normal film last
     listing = doctor.get("/imaging")
@@ -141,9 +171,11 @@ def test_phantom_films_from_upload_to_report(clinic, phantom_model, imaging_env,
 
     ai_before = store.read("Observation", f"{studies['m1.dcm']}-ai")
     csrf = csrf_of(page_.text)
-    review = doctor.post(f"/imaging/studies/{studies['m1.dcm']}/review",
-                         data={"csrf": csrf, "decision": "confirm", "conclusion": ""},
-                         follow_redirects=False)  # fmt: skip
+    review = doctor.post(
+        f"/imaging/studies/{studies['m1.dcm']}/review",
+        data={"csrf": csrf, "decision": "confirm", "conclusion": ""},
+        follow_redirects=False,
+    )
     assert review.status_code == 303
     report = store.read("DiagnosticReport", f"{studies['m1.dcm']}-report")
     assert report["status"] == "final" and report["performer"][0]["display"] == "bacsi"
@@ -155,21 +187,38 @@ def test_phantom_films_from_upload_to_report(clinic, phantom_model, imaging_env,
     assert follow_up["owner"] == {"reference": f"Organization/tyt-{HOME}"}
     assert follow_up["status"] == "requested" and follow_up["for"]["reference"] == "Patient/hung"
 
-    doctor.post(f"/imaging/studies/{studies['normal.png']}/review",
-                data={"csrf": csrf, "decision": "reject"})  # fmt: skip
+    doctor.post(
+        f"/imaging/studies/{studies['normal.png']}/review",
+        data={"csrf": csrf, "decision": "reject"},
+    )
     normal = store.read("DiagnosticReport", f"{studies['normal.png']}-report")
     assert normal["status"] == "final" and "conclusionCode" not in normal
     assert normal["conclusion"] == "Không thấy bất thường."
-    edited = doctor.post(f"/imaging/studies/{studies['nodule.png']}/review",
-                         data={"csrf": csrf, "decision": "edit", "finding": ["Nodule"],
-                               "conclusion": "Nốt mờ thuỳ trên phổi phải, chụp CT."})  # fmt: skip
+    edited = doctor.post(
+        f"/imaging/studies/{studies['nodule.png']}/review",
+        data={
+            "csrf": csrf,
+            "decision": "edit",
+            "finding": ["Nodule"],
+            "conclusion": "Nốt mờ thuỳ trên phổi phải, chụp CT.",
+        },
+    )
     assert edited.status_code == 200 and "Nốt mờ thuỳ trên phổi phải" in edited.text
-    bogus = doctor.post(f"/imaging/studies/{studies['nodule.png']}/review",
-                        data={"csrf": csrf, "decision": "edit", "finding": ["Unicorn"]})  # fmt: skip
+    bogus = doctor.post(
+        f"/imaging/studies/{studies['nodule.png']}/review",
+        data={"csrf": csrf, "decision": "edit", "finding": ["Unicorn"]},
+    )
     assert bogus.status_code == 400 and "unknown finding" in bogus.text
     tasks = {t["id"]: t for t in everything(store, "Task")}
     assert f"{studies['normal.png']}-follow-up" not in tasks
-    assert f"{studies['nodule.png']}-follow-up" in tasks
+    assert tasks[f"{studies['nodule.png']}-follow-up"]["status"] == "requested"
+    doctor.post(
+        f"/imaging/studies/{studies['nodule.png']}/review",
+        data={"csrf": csrf, "decision": "reject"},
+    )
+    amended = store.read("DiagnosticReport", f"{studies['nodule.png']}-report")
+    assert amended["status"] == "amended" and amended["extension"][0]["valueCode"] == "reject"
+    assert store.read("Task", f"{studies['nodule.png']}-follow-up")["status"] == "cancelled"
     assert "Không có phim nào chờ đọc" in doctor.get("/imaging").text
 
     # the chart lists the person's films; the DICOM exports de-identified
@@ -187,8 +236,7 @@ def test_phantom_films_from_upload_to_report(clinic, phantom_model, imaging_env,
     assert "imaging-worker" in agents
 
 
-def test_other_staff_see_only_what_their_place_allows(clinic, phantom_model, imaging_env,
-                                                      make_png):  # fmt: skip
+def test_other_staff_see_only_what_their_place_allows(clinic, phantom_model, imaging_env, make_png):
     store = clinic
     film = phantom.draw(1, height=128, seed=5).films[0]
     nurse = logged_in(store, "yta")
@@ -203,22 +251,26 @@ def test_other_staff_see_only_what_their_place_allows(clinic, phantom_model, ima
     assert other.get(f"/imaging/studies/{study_id}").status_code == 404
     assert other.get(f"/imaging/media/{study_id}-film").status_code == 404
     assert other.get("/imaging/upload", params={"patient": "hung"}).status_code == 404
-    sent = other.post("/imaging/upload", data={"csrf": csrf_of(other.get("/").text),
-                                               "patient": "hung"},
-                      files={"film": ("b.png", make_png(film), "image/png")})  # fmt: skip
+    sent = other.post(
+        "/imaging/upload",
+        data={"csrf": csrf_of(other.get("/").text), "patient": "hung"},
+        files={"film": ("b.png", make_png(film), "image/png")},
+    )
     assert sent.status_code == 404 and len(everything(store, "ImagingStudy")) == 1
     forged = other.post(f"/imaging/studies/{study_id}/review", data={"csrf": "x"})
     assert forged.status_code == 403
 
 
-def test_the_app_can_run_the_worker_in_a_thread(clinic, phantom_model, imaging_env, monkeypatch,
-                                                make_png):  # fmt: skip
+def test_the_app_can_run_the_worker_in_a_thread(
+    clinic, phantom_model, imaging_env, monkeypatch, make_png
+):
     monkeypatch.setenv("SONGKHOE_IMAGING_WORKER", "thread")
     film = phantom.draw(1, height=128, seed=8).films[0]
     with TestClient(create_app(store=clinic)) as client:  # runs the app's lifespan
         form = client.get("/login")
-        client.post("/login", data={"username": "bacsi", "password": PASSWORD,
-                                    "csrf": csrf_of(form.text)})  # fmt: skip
+        client.post(
+            "/login", data={"username": "bacsi", "password": PASSWORD, "csrf": csrf_of(form.text)}
+        )
         answer = upload(client, "hung", "a.png", make_png(film), "image/png")
         study_id = answer.headers["location"].removeprefix("/imaging/studies/")
         for _ in range(300):

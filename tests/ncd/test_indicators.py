@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from songkhoe.ncd.indicators import InvalidMonth, indicators, parse_month
+from songkhoe.ncd.indicators import InvalidMonth, area_counts, indicators, parse_month
 
 HTN, DM = {"I10", "I11", "I12", "I13", "I15"}, {"E10", "E11", "E12", "E13", "E14"}
 
@@ -131,3 +131,49 @@ def test_the_outcomes_split_the_denominator_and_communes_add_up(province):
 def test_a_bad_month_is_named(text):
     with pytest.raises(InvalidMonth, match="YYYY-MM"):
         parse_month(text)
+
+
+SQL_PAIRS = {  # rate of area_counts: (numerator, denominator) of the indicator rows
+    "htn_prevalence": ("htn_registered", "adults"),
+    "htn_control": ("htn_controlled", "htn_denominator"),
+    "checkup_coverage": ("checkup_12m", "adults"),
+}
+
+
+@pytest.mark.parametrize("month", ["2026-06", "2025-09", "2024-01"])
+def test_the_maps_sql_counts_equal_the_indicators_of_each_commune(province, month):
+    rows, _ = indicators(province.engine, place=("province", "12"), month=month, by_commune=True)
+    codes = [r["place_code"] for r in rows[1:]]
+    with province.engine.connect() as conn:
+        for rate, (numerator, denominator) in SQL_PAIRS.items():
+            got = area_counts(conn, codes, month, rate)
+            expected = {r["place_code"]: (r[numerator], r[denominator]) for r in rows[1:]}
+            assert {c: got.get(c, (0, 0)) for c in codes} == expected, rate
+            assert sum(n for n, _ in got.values()) > 5, rate
+
+
+@pytest.mark.parametrize("month", ["2026-06", "2025-03"])
+def test_the_maps_high_risk_share_counts_each_persons_latest_assessment(province, raw, month):
+    m = int(month[:4]) * 12 + int(month[5:]) - 1
+    expected: Counter = Counter()
+    alive = {
+        p["id"]: raw.commune_of(p)
+        for p in raw["Patient"]
+        if not (p.get("deceasedBoolean") or p.get("deceasedDateTime"))
+    }
+    latest: dict[str, tuple] = {}
+    for r in raw["RiskAssessment"]:
+        pid, at = raw.subject(r), raw.local(r["occurrenceDateTime"])
+        if pid in alive and month_number(at) <= m:
+            band = r["prediction"][0]["qualitativeRisk"]["coding"][0]["code"]
+            latest[pid] = max(latest.get(pid, (at, band)), (at, band))
+    for pid, (_, band) in latest.items():
+        expected[(alive[pid], "den")] += 1
+        expected[(alive[pid], "num")] += band in ("20-<30", ">=30")
+    codes = sorted(set(alive.values()))
+    with province.engine.connect() as conn:
+        got = area_counts(conn, codes, month, "high_cvd_risk")
+    assert got == {
+        c: (expected[(c, "num")], expected[(c, "den")]) for c in codes if expected[(c, "den")]
+    }
+    assert sum(d for _, d in got.values()) > 50

@@ -3,7 +3,7 @@ taken, allergies), must each be acknowledged, and are kept as DetectedIssues; th
 prescription is valid FHIR and exports to the national JSON."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,11 +11,12 @@ from fastapi.testclient import TestClient
 from songkhoe.auth.audit import RequestContext
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.service import create_user, user_id_of, user_principal
+from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.search import SearchRequest, page
 from songkhoe.fhir.validation import validate
 from songkhoe.places.catalog import communes
 from songkhoe.prescribing import service
-from songkhoe.prescribing.dosing import parse_line
+from songkhoe.prescribing.dosing import InvalidLine, parse_line
 from songkhoe.prescribing.export import national_payload
 from songkhoe.web.app import create_app
 
@@ -62,10 +63,10 @@ def record(store):
     return store
 
 
-def logged_in(store) -> TestClient:
+def logged_in(store, username: str = "bs.xa") -> TestClient:
     client = TestClient(create_app(store=store))
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)[1]
-    client.post("/login", data={"username": "bs.xa", "password": PASSWORD, "csrf": token})
+    client.post("/login", data={"username": username, "password": PASSWORD, "csrf": token})
     return client
 
 
@@ -136,3 +137,74 @@ def test_a_signed_prescription_is_fhir_and_exports(record):
         "cach_dung": "Uống 1 viên x 2 lần/ngày, 30 ngày",
     }
     assert payload["loi_dan"] == "Ăn nhạt"
+
+
+def caller_of(store, username: str) -> Caller:
+    return Caller(store, user_principal(store.engine, user_id_of(store.engine, username)),
+                  RequestContext(None))  # fmt: skip
+
+
+def test_a_finished_course_is_not_a_current_medicine(record):
+    caller = caller_of(record, "bs.xa")
+    at = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)
+    service.sign(caller, patient_id="hoa", lines=[parse_line(1, "MTF500", "1", "2", "30")],
+                 diagnoses=["E11.9"], acknowledged=set(), advice="", now=at)  # fmt: skip
+    again = [parse_line(1, "MTF850", "1", "1", "30")]
+    during = service.review(caller, patient_id="hoa", lines=again, now=at + timedelta(days=29))
+    assert [i.kind for i in during if "metformin" in i.key] == ["duplicate-ingredient"]
+    after = service.review(caller, patient_id="hoa", lines=again, now=at + timedelta(days=31))
+    assert not [i for i in after if "metformin" in i.key]
+    later = at + timedelta(days=365)  # warfarin has no supply duration: taken until stopped
+    ibuprofen = [parse_line(1, "IBU400", "1", "2", "5")]
+    issues = service.review(caller, patient_id="hoa", lines=ibuprofen, now=later)
+    assert [i.kind for i in issues] == ["interaction"]
+
+
+def test_only_prescribers_sign(record):
+    for username, role, place in (("ktv.xq", "radiologist", f"commune:{HOME}"),
+                                  ("quantri", "admin", "national")):  # fmt: skip
+        create_user(record.engine, username=username, password=PASSWORD, role=role,
+                    place=place, full_name=username)  # fmt: skip
+        with pytest.raises(service.NotPrescriber):
+            service.sign(caller_of(record, username), patient_id="hoa",
+                         lines=[parse_line(1, "AML5", "1", "1", "30")], diagnoses=["I10"],
+                         acknowledged=set(), advice="", now=datetime.now(UTC))  # fmt: skip
+    client = logged_in(record, "ktv.xq")
+    assert client.get("/prescriptions/new?patient=hoa").status_code == 403
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/").text)[1]
+    posted = client.post("/prescriptions", data={"csrf": token, "patient": "hoa", "step": "sign",
+                                                 "drug_1": "AML5", "diagnosis": "I10"})  # fmt: skip
+    assert posted.status_code == 403 and count(record, "MedicationRequest") == 1
+
+
+def test_a_refused_record_is_a_page_not_raw_json(record, monkeypatch):
+    def refused(*args, **kwargs):
+        raise FhirError.single(403, "forbidden", "refused by the access policy")
+
+    monkeypatch.setattr(service, "review", refused)
+    client = logged_in(record)
+    token = re.search(r'name="csrf" value="([^"]+)"',
+                      client.get("/prescriptions/new?patient=hoa").text)[1]  # fmt: skip
+    page_ = client.post("/prescriptions", data={"csrf": token, "patient": "hoa", "step": "check",
+                                                "drug_1": "AML5", "dose_1": "1", "per_day_1": "1",
+                                                "days_1": "30", "diagnosis": "I10"})  # fmt: skip
+    assert page_.status_code == 403 and page_.headers["content-type"].startswith("text/html")
+
+
+def test_long_text_is_a_field_error_not_cut(record):
+    with pytest.raises(InvalidLine, match="line 1, note"):
+        parse_line(1, "AML5", "1", "1", "30", "x" * 201)
+    with pytest.raises(service.PrescriptionError, match="advice"):
+        service.sign(caller_of(record, "bs.xa"), patient_id="hoa",
+                     lines=[parse_line(1, "AML5", "1", "1", "30")], diagnoses=["I10"],
+                     acknowledged=set(), advice="y" * 1001, now=datetime.now(UTC))  # fmt: skip
+    assert count(record, "MedicationRequest") == 1
+
+
+def test_the_printed_date_is_the_vietnam_date(record):
+    evening = datetime(2025, 3, 1, 20, 0, tzinfo=UTC)  # 03:00 on the 2nd in Hà Nội
+    rx = service.sign(caller_of(record, "bs.xa"), patient_id="hoa",
+                      lines=[parse_line(1, "AML5", "1", "1", "30")], diagnoses=["I10"],
+                      acknowledged=set(), advice="", now=evening)  # fmt: skip
+    shown = logged_in(record).get(f"/prescriptions/{rx.code}").text
+    assert "2025-03-02" in shown and "2025-03-01" not in shown

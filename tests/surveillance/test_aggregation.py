@@ -10,12 +10,15 @@ from songkhoe.cli import main
 from songkhoe.fhir.systems import CONDITION_VERIFICATION
 from songkhoe.places.catalog import communes
 from songkhoe.surveillance import aggregation as agg
+from songkhoe.surveillance import service
 from songkhoe.surveillance.cases import CaseInput, case_condition
 from songkhoe.surveillance.diseases import DISEASES
 from songkhoe.surveillance.series import read_series
 from songkhoe.surveillance.synth_cases import (
     DEMO_DISEASES,
     Outbreak,
+    People,
+    case_resources,
     seasonal_factor,
     synthetic_counts,
 )
@@ -139,3 +142,67 @@ def test_synthetic_counts_follow_the_seasons_and_hold_the_outbreak():
     assert seasonal_factor(np.arange(np.datetime64("2021-01-04"), np.datetime64("2021-12-27"),
                                      7), ili).mean() == pytest.approx(1, abs=0.02)  # fmt: skip
     assert date(2015, 1, 5) + timedelta(weeks=int(plain.weeks.size) - 1) == end
+
+
+def test_a_datetime_onset_counts_on_its_vietnamese_date(store):
+    store.create_many([{"resourceType": "Patient", "id": "p0"}])
+    late_sunday_utc = case("p0", "dengue", date(2026, 3, 15), A)  # Sunday of 2026-W11
+    late_sunday_utc["onsetDateTime"] = "2026-03-15T20:00:00Z"  # Monday 03:00 in Hà Nội: W12
+    hanoi_sunday = case("p0", "dengue", date(2026, 3, 15), A)
+    hanoi_sunday["onsetDateTime"] = "2026-03-15T23:30:00+07:00"  # still Sunday there: W11
+    store.create_many([late_sunday_utc, hanoi_sunday])
+    series = agg.weekly_series(store.engine, province_code=PROVINCE, disease="dengue",
+                               end=date(2026, 3, 16), level="province")  # fmt: skip
+    assert series.dates.astype(str).tolist() == ["2026-03-09", "2026-03-16"]
+    assert series.counts.tolist() == [[1, 1]]
+
+
+def test_reports_that_cannot_be_placed_are_counted_and_reported(
+    reported, tmp_path, monkeypatch, capsys
+):
+    no_commune = case("p0", "dengue", date(2026, 3, 4), A)
+    del no_commune["extension"]
+    no_onset = case("p1", "dengue", date(2026, 3, 4), A)
+    del no_onset["onsetDateTime"]
+    month_only = case("p2", "hfmd", date(2026, 3, 4), A)
+    month_only["onsetDateTime"] = "2026-03"
+    unknown_commune = case("p3", "dengue", date(2026, 3, 4), "99999")
+    no_disease_code = case("p4", "dengue", date(2026, 3, 4), B)
+    no_disease_code["code"]["coding"] = no_disease_code["code"]["coding"][:1]  # ICD-10 only
+    refuted = case("p4", "dengue", date(2026, 3, 4), None, refuted=True)
+    del refuted["extension"]
+    reported.create_many([no_commune, no_onset, month_only, unknown_commune, no_disease_code,
+                          refuted])  # fmt: skip
+    cases = agg.read_cases(reported.engine)
+    assert cases.unplaced == 5 and len(cases) == 6  # the 6 placed ones of `reported`
+    series = agg.weekly_series(reported.engine, province_code=PROVINCE, disease="dengue",
+                               end=date(2026, 3, 30))  # fmt: skip
+    assert series.counts.sum() == 4  # unchanged
+    report = service.run_weekly(reported, week=date(2026, 3, 30), method="ears-c1")
+    assert report.unplaced == 5 and "5 case reports could not be placed" in report.summary()
+    monkeypatch.setenv("SONGKHOE_DATABASE_URL", reported.engine.url.render_as_string(False))
+    out = tmp_path / "weekly.csv"
+    with pytest.raises(SystemExit) as done:
+        main(["surveillance", "aggregate", "--province", PROVINCE, "--disease", "dengue",
+              "--to", "2026-W13", "--output", str(out)])  # fmt: skip
+    assert done.value.code == 0
+    assert "note: 5 case reports could not be placed" in capsys.readouterr().err
+
+
+def test_synthetic_case_ids_differ_between_provinces_with_the_same_seed():
+    made = {}
+    for code in (PROVINCE, "24"):
+        codes = [c.code for c in communes(code)][:3]
+        synthetic = synthetic_counts(
+            commune_codes=codes, population=np.full(3, 2000.0), start=date(2025, 1, 6),
+            end=date(2025, 3, 31), seed=1,
+        )  # fmt: skip
+        people = {c: People(np.array([f"{c}-p{i}" for i in range(50)]),
+                            np.full(50, np.datetime64("1990-01-01"))) for c in codes}  # fmt: skip
+        made[code] = case_resources(synthetic, people, province_code=code, seed=1,
+                                    as_of=date(2025, 4, 6))  # fmt: skip
+    ids = [{c["id"] for c in made[code]} for code in made]
+    assert all(len(found) == len(made[code]) > 20 for found, code in zip(ids, made, strict=True))
+    assert not ids[0] & ids[1]
+    again = case_resources(synthetic, people, province_code="24", seed=1, as_of=date(2025, 4, 6))
+    assert [c["id"] for c in again] == [c["id"] for c in made["24"]]  # deterministic

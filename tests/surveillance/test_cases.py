@@ -1,8 +1,10 @@
 """Case reports: the disease catalogue, validation (nothing written on bad input), the Condition's
 shape, access and the audit trail, through POST /api/surveillance/cases on each backend."""
 
+import re
 from datetime import timedelta
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -24,6 +26,7 @@ from songkhoe.surveillance.diseases import (
 from songkhoe.web.app import create_app
 
 HOME, NEIGHBOUR, ELSEWHERE = (c.code for c in communes("24")[:3])
+PASSWORD = "mật-khẩu-đủ-dài"
 
 
 def test_icd10_codes_of_bhyt_and_who_2019_map_to_one_disease():
@@ -62,7 +65,7 @@ def api(store):
         ("bs.tinh", "doctor", "province:24"),
         ("ql.tinh", "provincial_manager", "province:24"),
     ):
-        uid = create_user(store.engine, username=name, password="mật-khẩu-đủ-dài", role=role,
+        uid = create_user(store.engine, username=name, password=PASSWORD, role=role,
                           place=place, full_name=name)  # fmt: skip
         scopes = "user/*.read" if role.endswith("manager") else "user/*.*"
         tokens[name] = issue_token(store.engine, scopes=scopes, expires_in=timedelta(hours=1),
@@ -70,8 +73,12 @@ def api(store):
     client = TestClient(create_app(store=store))
 
     def post(who: str, body):
-        return client.post("/api/surveillance/cases", json=body,
-                           headers={"Authorization": f"Bearer {tokens[who]}"})  # fmt: skip
+        """POST the body as JSON with the user's bearer token (None: a text/plain body)."""
+        headers = {"Authorization": f"Bearer {tokens[who]}"}
+        if body is None:
+            return client.post("/api/surveillance/cases", content=b"{}",
+                               headers={**headers, "Content-Type": "text/plain"})  # fmt: skip
+        return client.post("/api/surveillance/cases", json=body, headers=headers)
 
     return store, post
 
@@ -154,4 +161,52 @@ def test_people_outside_the_place_and_managers_are_refused(api):
         assert response.status_code == status, response.text
     assert rows(store, "Condition") == []
     refused = [e for e in rows(store, "AuditEvent") if e["outcome"] == "4"]
-    assert len(refused) == 2  # the worker's two tries; the manager is refused by role first
+    assert len(refused) == 3  # the worker's two tries and the manager's, refused by role
+    by_who = {e["agent"][0]["who"]["display"]: e for e in refused}
+    assert {x["what"]["reference"] for x in by_who["ql.tinh"]["entity"]} == {"Patient/an"}
+    assert by_who["ql.tinh"]["action"] == "C"
+
+
+def logged_in(store, username: str) -> TestClient:
+    client = TestClient(create_app(store=store))
+    form = client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)[1]
+    done = client.post("/login", data={"username": username, "password": PASSWORD,
+                       "csrf": token}, follow_redirects=False)  # fmt: skip
+    assert done.status_code == 303
+    return client
+
+
+def session_csrf(client: TestClient) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', client.get("/surveillance/cases/new").text)[1]
+
+
+def test_json_posts_with_the_session_cookie_must_come_from_this_site(api):
+    store, post = api
+    client = logged_in(store, "yt.xa")
+    body = {"patient": "an", "disease": "dengue", "onset": today().isoformat()}
+    url = "/api/surveillance/cases"
+    ours = "http://testserver"
+    for headers in (
+        {},  # no Origin, no Referer, no token
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},  # what fetch sends under Referrer-Policy: no-referrer
+        {"Referer": "https://evil.example/page"},
+        {"Referer": "http://testserver.evil.example/"},
+        {"Origin": "https://evil.example", "X-CSRF-Token": "forged"},
+        {"Origin": "null", "X-CSRF-Token": b"\xe9t\xe9"},  # not ASCII: refused, not a 500
+    ):
+        refused = client.post(url, json=body, headers=headers)
+        assert refused.status_code == 403, headers
+    plain = {"Content-Type": "text/plain", "Origin": ours}  # what a cross-site form can send
+    assert client.post(url, content=orjson.dumps(body), headers=plain).status_code == 415
+    assert post("yt.xa", None).status_code == 415  # a bearer caller must send JSON too
+    assert rows(store, "Condition") == []
+    for headers in (
+        {"Origin": ours},
+        {"Referer": f"{ours}/surveillance/cases/new"},
+        {"Origin": "null", "X-CSRF-Token": session_csrf(client)},
+    ):
+        accepted = client.post(url, json=body, headers=headers)
+        assert accepted.status_code == 201, (headers, accepted.text)
+    assert len(rows(store, "Condition")) == 3

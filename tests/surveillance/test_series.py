@@ -1,5 +1,7 @@
 """Reading and validating weekly series: every problem is named with its row."""
 
+import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -86,4 +88,48 @@ def test_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     path.write_text("")
     with pytest.raises(SeriesError, match="row 1: the file is empty"):
+        read_series(path)
+
+
+VALID = [
+    "date,count\n2024-01-01,1\n2024-01-08,0\n2024-01-15,7",
+    "unit,date,count,population\na,2024-01-01,1,100\nb,2024-01-01,2,200.5\na,2024-01-08,3,100\n"
+    "b,2024-01-08,4.0,200.5\n",
+    "count,unit,date\n1,z,2024-01-01\n2,z,2024-01-08\n3,a,2024-01-01\n4,a,2024-01-08",
+    'unit,date,count\n"a, b",2024-01-01,1\n"a, b",2024-01-08,2',  # quoted: the row-wise reader
+    "date,count\n 2024-01-01,1\n2024-01-08, 2",  # padded: the row-wise reader strips
+]
+
+
+@pytest.mark.parametrize("text", VALID)
+def test_read_series_equals_row_by_row_parse(tmp_path: Path, text: str) -> None:
+    """read_series parses valid files column-wise; the result is parse_rows' exactly."""
+    path = tmp_path / "in.csv"
+    path.write_text(text)
+    fast = read_series(path)
+    slow = parse_rows(list(csv.reader(io.StringIO(text))))
+    assert fast.units == slow.units
+    for name in ("dates", "counts", "population"):
+        a, b = getattr(fast, name), getattr(slow, name)
+        assert (a is None and b is None) or (a.dtype == b.dtype and np.array_equal(a, b))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("date,count\n2024-01-01,1\n2024-01\n", r"row 3: 1 fields"),
+        ("date,count\n2024-01-01,1\n2024-01,2", r"row 3, column date: .* 7 days apart|not an ISO"),
+        ("unit,date,count\na,2024-01-01,1\nb,2024-01-08,1", r"row 3, column unit: unit 'b'"),
+        (
+            "unit,date,count\na,2024-01-01,1\na,2024-01-08,1\nb,2024-01-01,1\nb,2024-01-15,1",
+            r"row 5, column date: gap in the weeks of unit 'b'",
+        ),
+        ("date,count\n2024-01-01,1\n2024-01-08,nan", r"row 3, column count: 'nan' is not a whole"),
+        ("date,count\n2024-01-01,1\n\n2024-01-08,1", r"row 3: empty line"),
+    ],
+)
+def test_read_series_names_the_row(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text(text)
+    with pytest.raises(SeriesError, match=message):
         read_series(path)

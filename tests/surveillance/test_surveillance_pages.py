@@ -13,7 +13,11 @@ from songkhoe.db.tables import metadata, resource
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.surveillance import service
 from songkhoe.surveillance.aggregation import today
+from songkhoe.surveillance.cases import CaseInput, case_condition
+from songkhoe.surveillance.diseases import DISEASES, REPORT_WITHIN_HOURS, category, concept
 from songkhoe.surveillance.synth_cases import registered_people, synthetic_province
+from songkhoe.surveillance.views import BACKTEST_WEEKS
+from songkhoe.timezones import local_time
 from songkhoe.web.app import create_app
 
 PROVINCE = "12"
@@ -32,6 +36,7 @@ def world(migrated_engine):
     for name, role, place in (
         ("ql.trang", "provincial_manager", f"province:{PROVINCE}"),
         ("yt.trang", "commune_health_worker", f"commune:{outbreak.commune}"),
+        ("cg.trang", "specialist", "national"),
     ):
         create_user(store.engine, username=name, password=PASSWORD, role=role, place=place,
                     full_name=name)  # fmt: skip
@@ -86,6 +91,10 @@ def test_an_officer_reviews_an_alert_in_the_pages(world):
     after = client.get(f"/surveillance/alerts/{alert_id}")
     assert "Đã xác nhận" in after.text and "Nhiệm vụ điều tra" in after.text
     assert "ql.trang" in after.text and 'name="action"' not in after.text
+    for version in store.history("DetectedIssue", alert_id):  # times in Vietnam, not UTC
+        stamp = version.resource["meta"]["lastUpdated"]
+        assert f"<td>{local_time(stamp)}</td>" in after.text
+        assert stamp[:16].replace("T", " ") not in after.text
 
 
 def service_principal(store, username: str):
@@ -94,7 +103,7 @@ def service_principal(store, username: str):
     return user_principal(store.engine, user_id_of(store.engine, username))
 
 
-def test_a_worker_reports_a_case_with_the_form(world):
+def test_a_worker_reports_a_case_with_the_form(world, monkeypatch):
     store, outbreak = world
     client = logged_in(store, "yt.trang")
     assert client.get("/surveillance/alerts/x").status_code == 403
@@ -103,6 +112,9 @@ def test_a_worker_reports_a_case_with_the_form(world):
     assert f"/surveillance/cases/new?patient={patient}" in chart.text
     form = client.get(f"/surveillance/cases/new?patient={patient}")
     assert form.status_code == 200 and f'value="{patient}"' in form.text
+    assert "bệnh nhóm A: trong vòng 24 giờ; bệnh nhóm B: trong vòng 48 giờ." in form.text
+    monkeypatch.setitem(REPORT_WITHIN_HOURS, "A", 12)  # the page follows Disease's field
+    assert "bệnh nhóm A: trong vòng 12 giờ" in client.get("/surveillance/cases/new").text
     before = conditions(store)
     future = (today() + timedelta(days=3)).isoformat()
     bad = client.post("/surveillance/cases", data={"csrf": csrf_of(form.text), "patient": patient,
@@ -130,3 +142,53 @@ def test_the_province_page_shows_the_chart_and_the_forecast(world):
     worker = logged_in(store, "yt.trang")
     assert worker.get(f"/surveillance/province/{PROVINCE}").status_code == 403
     assert worker.get("/surveillance").status_code == 200  # the case-report link
+    specialist = logged_in(store, "cg.trang")  # the whole country, but not an officer
+    assert specialist.get(f"/surveillance/province/{PROVINCE}").status_code == 403
+
+
+def test_the_province_page_says_how_many_reports_could_not_be_placed(world):
+    store, outbreak = world
+    client = logged_in(store, "ql.trang")
+    url = f"/surveillance/province/{PROVINCE}"
+    assert "không xếp được" not in client.get(url, params={"disease": "measles"}).text
+    patient = str(registered_people(store, PROVINCE)[outbreak.commune].ids[1])
+    unplaced = {  # e.g. written through /fhir without the case-commune extension
+        "resourceType": "Condition",
+        "category": [category(DISEASES["measles"])],
+        "code": concept(DISEASES["measles"]),
+        "subject": {"reference": f"Patient/{patient}"},
+        "onsetDateTime": "2026-06-01",
+    }
+    created = store.create(unplaced)
+    try:
+        page = client.get(url, params={"disease": "measles"})
+        assert "1 báo cáo ca bệnh không xếp được vào xã và tuần nào" in page.text
+    finally:
+        store.delete("Condition", created["id"])
+
+
+def test_the_back_test_is_computed_once_per_series(world):
+    store, outbreak = world
+    client = logged_in(store, "ql.trang")
+    url = f"/surveillance/province/{PROVINCE}"
+    first = service.province_forecast(store, province_code=PROVINCE, disease="hfmd",
+                                      backtest_weeks=BACKTEST_WEEKS)  # fmt: skip
+    hits = service._forecasts.cache_info().hits
+    assert client.get(url, params={"disease": "hfmd"}).status_code == 200
+    assert service._forecasts.cache_info().hits == hits + 1
+    again = service.province_forecast(store, province_code=PROVINCE, disease="hfmd",
+                                      backtest_weeks=BACKTEST_WEEKS)  # fmt: skip
+    assert again.backtest is first.backtest
+    late = case_condition(  # a late report of a past week changes the series: refitted
+        CaseInput(str(registered_people(store, PROVINCE)[outbreak.commune].ids[2]),
+                  DISEASES["hfmd"], "B08.4", outbreak.week, outbreak.commune, "suspected", None),
+        commune_code=outbreak.commune, recorded="2026-06-29T01:00:00Z",
+    )  # fmt: skip
+    created = store.create(late)
+    try:
+        changed = service.province_forecast(store, province_code=PROVINCE, disease="hfmd",
+                                            backtest_weeks=BACKTEST_WEEKS)  # fmt: skip
+        assert changed.counts.sum() == first.counts.sum() + 1
+        assert changed.backtest is not first.backtest
+    finally:
+        store.delete("Condition", created["id"])

@@ -1,6 +1,7 @@
 """A small world for telehealth tests: two communes' people, a commune health worker, specialists
-of a radiology queue at Bạch Mai (one assigned, one backup, one not in the queue), a doctor of
-the provincial hospital, and an X-ray of the person (ImagingStudy + Media, made here since the
+of a radiology queue at Bạch Mai (one assigned, one backup, one not in the queue), a doctor and a
+radiologist of the provincial hospital (who see the province's people), an administrator, and an
+X-ray of the person (ImagingStudy + Media, made here since the
 imaging module is built separately)."""
 
 import base64
@@ -31,7 +32,10 @@ ACCOUNTS = {
     "bs.duphong": ("specialist", "facility:bv-bach-mai"),
     "bs.khac": ("specialist", "facility:bv-bach-mai"),
     "bs.tinh": ("doctor", "facility:bv-dk-24"),
+    "ktv.tinh": ("radiologist", "facility:bv-dk-24"),
+    "quantri": ("admin", "national"),
 }
+JITSI = "https://jitsi.songkhoe.example"
 
 
 def person(pid: str, commune_code: str, family: str, given: str) -> dict:
@@ -106,3 +110,10 @@ def world(store) -> World:
         backups=["bs.duphong"],
     )
     return World(store, ids)
+
+
+@pytest.fixture
+def jitsi(monkeypatch) -> str:
+    """A Jitsi server configured (SONGKHOE_JITSI_URL); by default there is none."""
+    monkeypatch.setenv("SONGKHOE_JITSI_URL", JITSI)
+    return JITSI

@@ -1,5 +1,7 @@
-"""Only the assigned specialist and the people who see the person anyway open a case, and every
-access, granted or refused, is an AuditEvent."""
+"""Only the assigned specialist and the referring clinician (and administrators) open a case, and
+every access, granted or refused, is one AuditEvent."""
+
+import re
 
 import pytest
 
@@ -7,6 +9,7 @@ from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.search import SearchRequest, page
 from songkhoe.fhir.validation import validate
 from songkhoe.telehealth import service
+from songkhoe.telehealth.models import Case
 from songkhoe.telehealth.queues import QueueError, configure_queue, queues_of
 
 from .conftest import T0
@@ -33,7 +36,7 @@ def by_agent(events: list[dict], user_id: str) -> list[dict]:
     return [e for e in events if e["agent"][0]["who"]["identifier"]["value"] == user_id]
 
 
-def test_a_case_is_valid_fhir_and_goes_to_the_queue_specialist(world):
+def test_a_case_is_valid_fhir_and_goes_to_the_queue_specialist(world, jitsi):
     case = open_xray_case(world)
     for resource in (case.request, case.task):
         validate(resource)
@@ -48,8 +51,20 @@ def test_a_case_is_valid_fhir_and_goes_to_the_queue_specialist(world):
     ]
     assert case.task["restriction"]["period"]["end"] == "2025-03-04T02:00:00.000Z"  # 72 h
     room = case.task_input("video-room")
-    assert room.startswith("https://meet.jit.si/SongKhoe-") and len(room) == 29 + 22
+    assert re.fullmatch(re.escape(jitsi) + r"/SongKhoe-[A-Za-z0-9_-]{22}", room)  # 128 bits
     assert room != open_xray_case(world).task_input("video-room")
+    assert service.room_link(case) == room
+
+
+def test_no_video_room_without_a_configured_server_and_none_elsewhere(world, monkeypatch):
+    monkeypatch.delenv("SONGKHOE_JITSI_URL", raising=False)
+    case = open_xray_case(world)
+    assert case.task_input("video-room") is None and service.room_link(case) is None
+    monkeypatch.setenv("SONGKHOE_JITSI_URL", "https://jitsi.songkhoe.example")
+    for elsewhere in ("https://evil.example/SongKhoe-x", "https://jitsi.songkhoe.example.evil/x",
+                      "javascript:alert(1)"):  # fmt: skip
+        task = {**case.task, "input": [{"type": {"text": "video-room"}, "valueUrl": elsewhere}]}
+        assert service.room_link(Case(case.request, task)) is None, elsewhere
 
 
 def test_only_the_assigned_specialist_and_the_referrer_read_the_case(world):
@@ -57,7 +72,10 @@ def test_only_the_assigned_specialist_and_the_referrer_read_the_case(world):
     assigned = service.load_case(world.caller("bs.xquang"), case.id)
     assert assigned.id == case.id
     assert service.load_case(world.caller("yta.xa"), case.id).id == case.id
-    for outsider in ("bs.khac", "bs.duphong", "yta.ben"):
+    assert service.load_case(world.caller("quantri"), case.id).id == case.id
+    # a provincial doctor and radiologist see the person, but not the consultation
+    assert world.caller("bs.tinh").read("read", "Patient", "lan")["id"] == "lan"
+    for outsider in ("bs.khac", "bs.duphong", "yta.ben", "bs.tinh", "ktv.tinh"):
         with pytest.raises(FhirError) as refused:
             service.load_case(world.caller(outsider), case.id)
         assert refused.value.status == 404, outsider
@@ -148,19 +166,19 @@ def test_attachments_must_be_about_the_person_and_visible(world):
 def test_a_chat_and_a_recommendation_complete_the_case(world):
     case = open_xray_case(world)
     specialist = world.caller("bs.xquang")
-    case = service.accept(specialist, service.load_case(specialist, case.id), T0)
+    case = service.accept(specialist, case=service.load_case(specialist, case.id), now=T0)
     assert case.status == "accepted"
-    service.post_message(specialist, case, "Có sốt về chiều không?", T0)
+    service.post_message(specialist, case=case, text="Có sốt về chiều không?", now=T0)
     assert world.store.read("Task", case.id)["status"] == "in-progress"
-    service.post_message(world.caller("yta.xa"), case, "Có, 38 độ.", T0)
+    service.post_message(world.caller("yta.xa"), case=case, text="Có, 38 độ.", now=T0)
     with pytest.raises(service.CaseError, match="owner"):
         service.recommend(
-            world.caller("yta.xa"), case, action="refer", advice="x", diagnosis="", refer_to="",
-            now=T0,
+            world.caller("yta.xa"), case=case, action="refer", advice="x", diagnosis="",
+            refer_to="", now=T0,
         )  # fmt: skip
     rec = service.recommend(
         specialist,
-        service.load_case(specialist, case.id),
+        case=service.load_case(specialist, case.id),
         action="refer",
         advice="Nghi lao phổi: chuyển bệnh viện tỉnh làm xét nghiệm đờm.",
         diagnosis="A16.2",
@@ -190,3 +208,25 @@ def test_queue_configuration_names_the_bad_field(world):
     with pytest.raises(QueueError, match="facility"):
         configure_queue(world.store, facility_id="bv-none", specialty="radiology",
                         specialists=["bs.xquang"], backups=[])  # fmt: skip
+
+
+def test_a_refused_case_is_audited_as_a_refusal_only(world):
+    case = open_xray_case(world)
+    with pytest.raises(FhirError):  # the requester, asking for it as a referral
+        service.load_case(world.caller("yta.xa"), case.id, code="referral")
+    with pytest.raises(FhirError):  # a doctor who sees the person
+        service.load_case(world.caller("bs.tinh"), case.id)
+    events = audit_events(world.store)
+    for user in ("yta.xa", "bs.tinh"):
+        about = [
+            e
+            for e in by_agent(events, world.ids[user])
+            if e["subtype"][0]["code"] == "read"
+            and any(x["what"]["reference"] == f"Task/{case.id}" for x in e["entity"])
+        ]
+        assert [e["outcome"] for e in about] == ["4"], user  # no "success" read before it
+        assert {x["what"]["reference"] for x in about[0]["entity"]} == {
+            f"ServiceRequest/{case.id}",
+            f"Task/{case.id}",
+            "Patient/lan",
+        }

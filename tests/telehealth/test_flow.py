@@ -10,7 +10,7 @@ import re
 import httpx
 import pytest
 from pypdf import PdfReader
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from songkhoe.fhir.search import page as search_page
@@ -57,7 +57,7 @@ def communications(store, case_id: str) -> list[str]:
         ]
 
 
-def test_consultation_chat_referral_and_prescription(live_server, world):
+def test_consultation_chat_referral_and_prescription(live_server, world, jitsi):
     worker = login(live_server, "yta.xa")
     chart = worker.get("/people/lan")
     assert "/telehealth/cases/new?patient=lan" in chart.text
@@ -77,7 +77,7 @@ def test_consultation_chat_referral_and_prescription(live_server, world):
     assert f"/telehealth/cases/{case_id}" in specialist.get("/telehealth").text
     page = specialist.get(f"/telehealth/cases/{case_id}")
     assert page.status_code == 200 and 'src="data:image/png;base64,' in page.text
-    assert "meet.jit.si/SongKhoe-" in page.text
+    assert f'href="{jitsi}/SongKhoe-' in page.text
     outsider = login(live_server, "bs.khac")
     assert outsider.get(f"/telehealth/cases/{case_id}").status_code == 404
     assert outsider.get("/people/lan").status_code == 404
@@ -179,3 +179,38 @@ def test_consultation_chat_referral_and_prescription(live_server, world):
     assert "Paracetamol" in pdf_text(worker.get(f"/prescriptions/{code}/pdf").content)
     assert code in worker.get("/people/lan").text
     assert outsider.get(f"/prescriptions/{code}/national.json").status_code == 404
+
+
+def closed_with(sock) -> int | None:
+    """The close code the server sent, once the socket is closed."""
+    try:
+        sock.recv(timeout=10)
+    except ConnectionClosed as exc:
+        return exc.rcvd.code if exc.rcvd else None
+    return None
+
+
+def test_the_chat_is_authorised_message_by_message(live_server, world):
+    from datetime import UTC, datetime
+
+    from songkhoe.telehealth.escalation import escalate_overdue
+
+    from .test_access import open_xray_case
+
+    case = open_xray_case(world, urgency="emergency")  # at T0: already past its deadline
+    worker, specialist = login(live_server, "yta.xa"), login(live_server, "bs.xquang")
+    with socket(live_server, worker, case.id) as w, socket(live_server, specialist, case.id) as s:
+        s.send(json.dumps({"text": "Chào chị"}))
+        assert json.loads(w.recv(timeout=10))["text"] == "Chào chị"
+        assert json.loads(s.recv(timeout=10))["text"] == "Chào chị"
+        # the specialist is replaced: their open socket hears nothing more and is closed
+        assert escalate_overdue(world.store, datetime.now(UTC)) == [case.id]
+        w.send(json.dumps({"text": "Bác sĩ còn đó không?"}))
+        assert json.loads(w.recv(timeout=10))["text"] == "Bác sĩ còn đó không?"
+        assert closed_with(s) == 1008
+        # the worker logs out: their next message is refused and the socket closed
+        token = csrf(worker, "/telehealth")
+        assert worker.post("/logout", data={"csrf": token}).status_code == 303
+        w.send(json.dumps({"text": "sau khi đăng xuất"}))
+        assert closed_with(w) == 1008
+    assert "sau khi đăng xuất" not in communications(world.store, case.id)

@@ -46,8 +46,14 @@ def site(live_server, store):
             for pid, given, code in (("hung", "Hùng", HOME), ("dung", "Dũng", NEIGHBOUR))
         ]
     )
-    create_user(store.engine, username="yta.xa", password=PASSWORD,
-                role="commune_health_worker", place=f"commune:{HOME}", full_name="Y tá xã")
+    create_user(
+        store.engine,
+        username="yta.xa",
+        password=PASSWORD,
+        role="commune_health_worker",
+        place=f"commune:{HOME}",
+        full_name="Y tá xã",
+    )
     return live_server
 
 

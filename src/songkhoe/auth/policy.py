@@ -9,6 +9,10 @@
 - District and provincial managers see aggregates and places, not people, unless granted
   person-level access (`can_see_names`).
 - A token with patient/ scopes sees one person only.
+- A telehealth consultation (its ServiceRequest of category telehealth-consult, its Task, and the
+  Communications based on it) is seen only by its participants, the requester and the assigned
+  specialist (Task.owner), and by callers who see everyone: sharing the person's record for one
+  case opens neither the person's other cases nor the advice given in them (issue #8).
 A resource is about the people it references (`Patient/id`). A resource of a type that can refer
 to a person (`person_linked_types`) is visible when every person it names is visible, and, if it
 names nobody, only to callers who see everyone. Shared reference data (Locations, Organizations,
@@ -36,14 +40,20 @@ from sqlalchemy import (
 )
 
 from songkhoe.auth.models import MANAGERS, Place, Principal, Role
-from songkhoe.db.tables import access_grant, idx_reference, resource
+from songkhoe.db.tables import access_grant, idx_reference, idx_token, resource
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.searchparams import params_for, resource_types
+from songkhoe.fhir.systems import BASE
 from songkhoe.places.catalog import communes
 from songkhoe.places.facilities import commune_station_id, facility
 
 PLACE_BASED = frozenset({Role.COMMUNE_HEALTH_WORKER, Role.DOCTOR, Role.RADIOLOGIST})
 READ_ONLY_TYPES = frozenset({"AuditEvent"})
+# Telehealth consultations (songkhoe.telehealth.models uses these codes)
+SERVICE_CATEGORY = f"{BASE}/CodeSystem/service-category"
+CONSULT_CODE = "telehealth-consult"
+TASK_CODE = f"{BASE}/CodeSystem/telehealth-task"
+CONSULT_TASK_CODE = "consultation"
 
 
 def stations(place: Place) -> list[str] | None:
@@ -185,6 +195,65 @@ class Access:
                 hidden.c.target_type == "Patient",
                 hidden.c.target_id.not_in(allowed),
             ),
+            *self._consultations_visible(resource_type, rows.c.res_id),
+        )
+
+    def _consultations_visible(self, resource_type: str, res_id) -> list:
+        """SQL conditions on the resource `res_id` of a type: no consultation whose participants
+        exclude this principal (see the module's docstring); [] for other types."""
+        if resource_type == "ServiceRequest":
+            return [or_(~_is_consultation(res_id), self._takes_part(res_id))]
+        if resource_type == "Task":
+            consult_task = exists().where(
+                idx_token.c.res_type == "Task",
+                idx_token.c.res_id == res_id,
+                idx_token.c.param == "code",
+                idx_token.c.system == TASK_CODE,
+                idx_token.c.code == CONSULT_TASK_CODE,
+            )
+            return [or_(~consult_task, self._owns_or_requested("Task", res_id))]
+        if resource_type == "Communication":
+            based = idx_reference.alias()
+            return [
+                ~exists().where(
+                    based.c.res_type == "Communication",
+                    based.c.res_id == res_id,
+                    based.c.param == "based-on",
+                    based.c.target_type == "ServiceRequest",
+                    _is_consultation(based.c.target_id),
+                    ~self._takes_part(based.c.target_id),
+                )
+            ]
+        return []
+
+    def _owns_or_requested(self, resource_type: str, res_id):
+        """Whether the principal is the requester or the owner (Task) of the resource."""
+        me = idx_reference.alias()
+        return exists().where(
+            me.c.res_type == resource_type,
+            me.c.res_id == res_id,
+            me.c.param.in_(("requester", "owner")),
+            me.c.target_type == "Practitioner",
+            me.c.target_id == self.principal.id,
+        )
+
+    def _takes_part(self, request_id):
+        """Whether the principal requested the consultation ServiceRequest `request_id` or owns
+        or requested a Task about it (Task.focus)."""
+        me, focus = idx_reference.alias(), idx_reference.alias()
+        return or_(
+            self._owns_or_requested("ServiceRequest", request_id),
+            exists().where(
+                me.c.res_type == "Task",
+                me.c.param.in_(("requester", "owner")),
+                me.c.target_type == "Practitioner",
+                me.c.target_id == self.principal.id,
+                focus.c.res_type == "Task",
+                focus.c.res_id == me.c.res_id,
+                focus.c.param == "focus",
+                focus.c.target_type == "ServiceRequest",
+                focus.c.target_id == request_id,
+            ),
         )
 
     def check_people(self, conn: Connection, patient_ids: set[str]) -> bool:
@@ -209,7 +278,29 @@ class Access:
         people = patients_referenced(content)
         if not people and content.get("resourceType") in person_linked_types():
             return self.unrestricted
-        return self.check_people(conn, people)
+        return self.check_people(conn, people) and self._sees_consultation(conn, content)
+
+    def _sees_consultation(self, conn: Connection, content: dict) -> bool:
+        """The consultation rule of `restriction` for one resource (stored, or a version of it):
+        its kind from its content, its participants from the current index rows."""
+        if self.unrestricted:
+            return True
+        resource_type, res_id = content.get("resourceType"), literal(content.get("id", ""))
+        if resource_type == "Communication":
+            refs = [r.get("reference", "") for r in content.get("basedOn", [])]
+            return all(
+                _holds(conn, or_(~_is_consultation(literal(r)), self._takes_part(literal(r))))
+                for r in (ref.removeprefix("ServiceRequest/") for ref in refs)
+            )
+        if resource_type == "ServiceRequest" and _coded(
+            content.get("category", []), SERVICE_CATEGORY, CONSULT_CODE
+        ):
+            return _holds(conn, self._takes_part(res_id))
+        if resource_type == "Task" and _coded(
+            [content.get("code", {})], TASK_CODE, CONSULT_TASK_CODE
+        ):
+            return _holds(conn, self._owns_or_requested("Task", res_id))
+        return True
 
     def sees_all_types(self) -> bool:
         scopes = self.principal.scopes
@@ -234,6 +325,29 @@ class Access:
                 "a person can only be registered with a commune health station of your place "
                 "(Patient.managingOrganization)"
             )
+
+
+def _is_consultation(request_id):
+    """Whether the ServiceRequest `request_id` is a telehealth consultation (its category)."""
+    return exists().where(
+        idx_token.c.res_type == "ServiceRequest",
+        idx_token.c.res_id == request_id,
+        idx_token.c.param == "category",
+        idx_token.c.system == SERVICE_CATEGORY,
+        idx_token.c.code == CONSULT_CODE,
+    )
+
+
+def _coded(concepts: list[dict], system: str, code: str) -> bool:
+    return any(
+        (c.get("system"), c.get("code")) == (system, code)
+        for concept in concepts
+        for c in concept.get("coding", [])
+    )
+
+
+def _holds(conn: Connection, condition) -> bool:
+    return bool(conn.execute(select(condition)).scalar())
 
 
 def last_content(conn: Connection, resource_type: str, resource_id: str) -> dict | None:

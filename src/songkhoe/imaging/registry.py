@@ -222,7 +222,7 @@ def resolve(choice: str, model_dir: Path) -> str:
     before the demonstration model."""
     if choice != AUTO:
         return choice
-    for manifest in catalog(model_dir):
+    for manifest in sorted(catalog(model_dir), key=lambda m: m.demo):
         if is_installed(manifest.name, model_dir):
             return manifest.name
     raise ModelNotInstalled(

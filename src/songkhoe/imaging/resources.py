@@ -158,10 +158,17 @@ def analysis_task(*, study_id: str, patient_id: str, requester: Principal, when:
 
 
 def ai_observation(
-    *, study_id: str, patient_id: str, analysis: Analysis, when: str, heatmap_id: str | None
+    *,
+    study_id: str,
+    patient_id: str,
+    analysis: Analysis,
+    when: str,
+    heatmap_id: str | None,
+    pixel_spacing_mm: tuple[float, float] | None = None,
 ) -> dict:
     """The AI's output, kept apart from the doctor's decision: method AI, every score, the
-    suspicion as the value, POS/NEG at the operating point, the top finding and its region."""
+    suspicion as the value, POS/NEG at the operating point, the top finding and its region (in
+    pixels, and in millimetres where the DICOM file gives the pixel spacing)."""
     quantity = {"unit": "1", "system": UCUM, "code": "1"}
     components = [
         {
@@ -190,6 +197,14 @@ def ai_observation(
                 "valueString": f"{x} {y} {w} {h}",
             }
         )
+        if pixel_spacing_mm is not None:
+            rows_mm, cols_mm = pixel_spacing_mm
+            components.append(
+                {
+                    "code": _concept(IMAGING, "top-finding-size", "Top finding region size"),
+                    "valueString": f"{w * cols_mm:.0f} × {h * rows_mm:.0f} mm",
+                }
+            )
     refs = ids(study_id)
     derived = [f"ImagingStudy/{study_id}", f"Media/{refs['film']}"]
     derived += [f"Media/{heatmap_id}"] if heatmap_id else []

@@ -173,6 +173,7 @@ def record_analysis(
             analysis=analysis,
             when=when,
             heatmap_id=heatmap_id,
+            pixel_spacing_mm=film.pixel_spacing_mm,
         )
     )
     made.append(
@@ -299,7 +300,9 @@ def study(caller: Caller, study_id: str) -> dict[str, dict]:
                 continue
             if caller.access.can_see(conn, content):
                 found[role] = content
-    caller.audit("read", [f"{r['resourceType']}/{r['id']}" for r in found.values()][1:])
+    related = [f"{r['resourceType']}/{r['id']}" for r in found.values()][1:]
+    if related:
+        caller.audit("read", related)
     return found
 
 
@@ -354,24 +357,30 @@ def review(
         conclusion=conclusion[:2000],
         when=when,
     )
-    writes = [report]
+    follow_up = None
     if findings:
         patient = caller.store.read("Patient", patient_id)
         station = (patient.get("managingOrganization") or {}).get("reference")
-        writes.append(
-            fhir.follow_up_task(
-                study_id=study_id,
-                patient_id=patient_id,
-                station=station,
-                requester=caller.principal,
-                when=when,
-                findings=findings,
-            )
+        follow_up = fhir.follow_up_task(
+            study_id=study_id,
+            patient_id=patient_id,
+            station=station,
+            requester=caller.principal,
+            when=when,
+            findings=findings,
         )
-    with caller.refusals("update", [f"Patient/{patient_id}"]):
-        with caller.store.transaction(caller.guard("update")) as writer:
-            stored = [writer.update(res) for res in writes]
-    return stored[0]
+    elif found.get("follow-up", {}).get("status") == "requested":  # an amended, normal reading
+        follow_up = {k: v for k, v in found["follow-up"].items() if k != "meta"}
+        follow_up.update(status="cancelled", lastModified=when)
+    try:
+        with caller.refusals("update", [f"Patient/{patient_id}"]):
+            with caller.store.transaction(caller.guard("update")) as writer:
+                stored = writer.update(report, if_match=int(found["report"]["meta"]["versionId"]))
+                if follow_up is not None:
+                    writer.update(follow_up)
+    except VersionConflict:
+        raise ReviewError("another reading of this film was saved meanwhile: reload it") from None
+    return stored
 
 
 def patient_studies(caller: Caller, patient_id: str) -> list[dict]:

@@ -33,71 +33,79 @@ from songkhoe.web.session import CsrfFailure, check_token
 READERS = frozenset({Role.DOCTOR, Role.RADIOLOGIST, Role.ADMIN})
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
-register({
-    "img_nav": ("X-quang", "X-rays"),
-    "img_worklist": ("Danh sách đọc phim X-quang ngực", "Chest X-ray reading list"),
-    "img_worklist_hint": (
-        "Phim nghi ngờ nhất lên đầu. AI hỗ trợ — bác sĩ quyết định.",
-        "Most suspicious films first. AI supports — the doctor decides.",
-    ),
-    "img_ai_label": ("AI hỗ trợ — bác sĩ quyết định", "AI supports — the doctor decides"),
-    "img_suspicion": ("Mức nghi ngờ (AI)", "Suspicion (AI)"),
-    "img_top_finding": ("Dấu hiệu nổi bật (AI)", "Top finding (AI)"),
-    "img_person": ("Người bệnh", "Patient"),
-    "img_taken": ("Ngày chụp", "Taken"),
-    "img_open": ("Đọc phim", "Read"),
-    "img_positive": ("Nghi bất thường", "Suspected abnormal"),
-    "img_negative": ("Không nghi ngờ", "Not suspected"),
-    "img_none_waiting": ("Không có phim nào chờ đọc.", "No film is waiting to be read."),
-    "img_unread": ("Phim AI chưa đọc xong", "Films the AI has not read yet"),
-    "img_status_requested": ("Đang chờ AI", "Waiting for the AI"),
-    "img_status_in-progress": ("AI đang đọc", "The AI is reading"),
-    "img_status_failed": ("AI không đọc được", "The AI could not read it"),
-    "img_demo": (
-        "Mô hình minh hoạ — không dùng cho lâm sàng",
-        "Demonstration model — not for clinical use",
-    ),
-    "img_study": ("Phim X-quang ngực", "Chest X-ray"),
-    "img_show_heatmap": ("Xem vùng AI chú ý", "Show the AI heatmap"),
-    "img_show_film": ("Xem phim gốc", "Show the film"),
-    "img_waiting_ai": (
-        "AI đang đọc phim này; trang sẽ tự tải lại.",
-        "The AI is reading this film; the page reloads by itself.",
-    ),
-    "img_scores": ("Điểm từng dấu hiệu (AI)", "Score per finding (AI)"),
-    "img_operating_point": ("Ngưỡng", "Operating point"),
-    "img_region": ("Vùng dấu hiệu nổi bật (pixel)", "Top finding's region (pixels)"),
-    "img_model": ("Mô hình", "Model"),
-    "img_review": ("Kết luận của bác sĩ", "The doctor's reading"),
-    "img_confirm": ("Đồng ý với AI", "Confirm the AI's findings"),
-    "img_reject": ("Không đồng ý: phim bình thường", "Reject: the film is normal"),
-    "img_edit": ("Sửa dấu hiệu", "Edit the findings"),
-    "img_findings": ("Dấu hiệu (khi sửa)", "Findings (when editing)"),
-    "img_conclusion": ("Kết luận", "Conclusion"),
-    "img_save_review": ("Lưu kết luận", "Save the reading"),
-    "img_reviewed_by": ("Bác sĩ đọc", "Read by"),
-    "img_decision_confirm": ("đồng ý với AI", "confirmed the AI"),
-    "img_decision_reject": ("không đồng ý với AI", "rejected the AI"),
-    "img_decision_edit": ("đã sửa dấu hiệu", "edited the findings"),
-    "img_follow_up": (
-        "Đã gửi yêu cầu theo dõi cho trạm y tế xã.",
-        "A follow-up task was sent to the commune health station.",
-    ),
-    "img_export": ("Tải DICOM đã ẩn danh", "Download the de-identified DICOM"),
-    "img_upload": ("Tải phim X-quang lên", "Upload a chest X-ray"),
-    "img_file": ("Tệp phim (DICOM, PNG hoặc JPEG)", "Film file (DICOM, PNG or JPEG)"),
-    "img_send": ("Tải lên", "Upload"),
-    "img_no_file": ("Hãy chọn một tệp phim.", "Choose a film file."),
-    "img_too_large": ("Tệp quá lớn.", "The file is too large."),
-    "img_panel": ("Phim X-quang ngực", "Chest X-rays"),
-    "img_report_preliminary": ("Chờ bác sĩ đọc", "Waiting for a doctor"),
-    "img_report_final": ("Bác sĩ đã đọc", "Read by a doctor"),
-    "img_report_amended": ("Bác sĩ đã sửa kết luận", "Reading amended"),
-    "img_readers_only": (
-        "Trang này dành cho bác sĩ và bác sĩ chẩn đoán hình ảnh.",
-        "This page is for doctors and radiologists.",
-    ),
-})  # fmt: skip
+register(
+    {
+        "img_nav": ("X-quang", "X-rays"),
+        "img_worklist": ("Danh sách đọc phim X-quang ngực", "Chest X-ray reading list"),
+        "img_worklist_hint": (
+            "Phim nghi ngờ nhất lên đầu. AI hỗ trợ — bác sĩ quyết định.",
+            "Most suspicious films first. AI supports — the doctor decides.",
+        ),
+        "img_ai_label": ("AI hỗ trợ — bác sĩ quyết định", "AI supports — the doctor decides"),
+        "img_suspicion": ("Mức nghi ngờ (AI)", "Suspicion (AI)"),
+        "img_top_finding": ("Dấu hiệu nổi bật (AI)", "Top finding (AI)"),
+        "img_person": ("Người bệnh", "Patient"),
+        "img_taken": ("Ngày chụp", "Taken"),
+        "img_open": ("Đọc phim", "Read"),
+        "img_positive": ("Nghi bất thường", "Suspected abnormal"),
+        "img_negative": ("Không nghi ngờ", "Not suspected"),
+        "img_none_waiting": ("Không có phim nào chờ đọc.", "No film is waiting to be read."),
+        "img_unread": ("Phim AI chưa đọc xong", "Films the AI has not read yet"),
+        "img_status_requested": ("Đang chờ AI", "Waiting for the AI"),
+        "img_status_in-progress": ("AI đang đọc", "The AI is reading"),
+        "img_status_failed": ("AI không đọc được", "The AI could not read it"),
+        "img_demo": (
+            "Mô hình minh hoạ — không dùng cho lâm sàng",
+            "Demonstration model — not for clinical use",
+        ),
+        "img_study": ("Phim X-quang ngực", "Chest X-ray"),
+        "img_show_heatmap": ("Xem vùng AI chú ý", "Show the AI heatmap"),
+        "img_show_film": ("Xem phim gốc", "Show the film"),
+        "img_waiting_ai": (
+            "AI đang đọc phim này; trang sẽ tự tải lại.",
+            "The AI is reading this film; the page reloads by itself.",
+        ),
+        "img_scores": ("Điểm từng dấu hiệu (AI)", "Score per finding (AI)"),
+        "img_operating_point": ("Ngưỡng", "Operating point"),
+        "img_region": ("Vùng dấu hiệu nổi bật (pixel)", "Top finding's region (pixels)"),
+        "img_model": ("Mô hình", "Model"),
+        "img_review": ("Kết luận của bác sĩ", "The doctor's reading"),
+        "img_decision": ("Quyết định về kết quả AI", "Decision on the AI's reading"),
+        "img_confirm": ("Đồng ý với AI", "Confirm the AI's findings"),
+        "img_reject": ("Không đồng ý: phim bình thường", "Reject: the film is normal"),
+        "img_edit": ("Sửa dấu hiệu", "Edit the findings"),
+        "img_findings": ("Dấu hiệu (khi sửa)", "Findings (when editing)"),
+        "img_conclusion": ("Kết luận", "Conclusion"),
+        "img_save_review": ("Lưu kết luận", "Save the reading"),
+        "img_reviewed_by": ("Bác sĩ đọc", "Read by"),
+        "img_decision_confirm": ("đồng ý với AI", "confirmed the AI"),
+        "img_decision_reject": ("không đồng ý với AI", "rejected the AI"),
+        "img_decision_edit": ("đã sửa dấu hiệu", "edited the findings"),
+        "img_follow_up": (
+            "Đã gửi yêu cầu theo dõi cho trạm y tế xã.",
+            "A follow-up task was sent to the commune health station.",
+        ),
+        "img_export": ("Tải DICOM đã ẩn danh", "Download the de-identified DICOM"),
+        "img_upload": ("Tải phim X-quang lên", "Upload a chest X-ray"),
+        "img_file": ("Tệp phim (DICOM, PNG hoặc JPEG)", "Film file (DICOM, PNG or JPEG)"),
+        "img_send": ("Tải lên", "Upload"),
+        "img_no_file": ("Hãy chọn một tệp phim.", "Choose a film file."),
+        "img_too_large": ("Tệp quá lớn.", "The file is too large."),
+        "img_panel": ("Phim X-quang ngực", "Chest X-rays"),
+        "img_report_preliminary": ("Chờ bác sĩ đọc", "Waiting for a doctor"),
+        "img_report_final": ("Bác sĩ đã đọc", "Read by a doctor"),
+        "img_report_amended": ("Bác sĩ đã sửa kết luận", "Reading amended"),
+        "img_readers_only": (
+            "Trang này dành cho bác sĩ và bác sĩ chẩn đoán hình ảnh.",
+            "This page is for doctors and radiologists.",
+        ),
+    }
+)
+
+
+def media_files() -> MediaFiles:
+    """The film files, under SONGKHOE_MEDIA_DIR as set now."""
+    return MediaFiles(get_settings().media_dir)
 
 
 def _is_reader(who: Viewer) -> bool:
@@ -122,16 +130,15 @@ register_chart_panel("imaging/chart_panel.html", chart_panel, order=35)
 
 
 def build_router(store: ResourceStore) -> APIRouter:
-    settings = get_settings()
-    files = MediaFiles(settings.media_dir)
-
     @asynccontextmanager
     async def worker_thread(_app):
         """SONGKHOE_IMAGING_WORKER=thread: the AI worker runs while the app does."""
-        stop = None
+        settings, stop = get_settings(), None
         if settings.imaging_worker == "thread":
-            stop = start_thread(store, files, model_choice=settings.imaging_model,
-                                model_dir=settings.model_dir)  # fmt: skip
+            files = MediaFiles(settings.media_dir)
+            stop = start_thread(
+                store, files, model_choice=settings.imaging_model, model_dir=settings.model_dir
+            )
         try:
             yield
         finally:
@@ -180,19 +187,30 @@ def build_router(store: ResourceStore) -> APIRouter:
         upload = form.get("film")
         data = await upload.read() if isinstance(upload, UploadFile) else b""
         if not data:
-            return page(request, "imaging/upload.html", who, 400, patient=person,
-                        error_key="img_no_file")  # fmt: skip
+            return page(
+                request, "imaging/upload.html", who, 400, patient=person, error_key="img_no_file"
+            )
         try:
-            study_id = service.upload(who.caller, files, patient_id=patient_id,
-                                      filename=upload.filename or "film", data=data)  # fmt: skip
+            study_id = service.upload(
+                who.caller,
+                media_files(),
+                patient_id=patient_id,
+                filename=upload.filename or "film",
+                data=data,
+            )
         except InvalidImage as exc:
             return page(request, "imaging/upload.html", who, 400, patient=person, error=str(exc))
         except FhirError as exc:
             return _refused(request, who, exc)
         return RedirectResponse(f"/imaging/studies/{study_id}", 303)
 
-    def study_page(request: Request, who: Viewer, study_id: str, overlay: bool = False,
-                   error: str | None = None) -> Response:  # fmt: skip
+    def study_page(
+        request: Request,
+        who: Viewer,
+        study_id: str,
+        overlay: bool = False,
+        error: str | None = None,
+    ) -> Response:
         try:
             found = service.study(who.caller, study_id)
         except FhirError as exc:
@@ -262,7 +280,7 @@ def build_router(store: ResourceStore) -> APIRouter:
         if who is None:
             return to_login()
         try:
-            data, content_type = service.media_file(who.caller, files, media_id)
+            data, content_type = service.media_file(who.caller, media_files(), media_id)
         except FhirError as exc:
             return Response(status_code=exc.status)
         return Response(data, media_type=content_type)
@@ -273,13 +291,14 @@ def build_router(store: ResourceStore) -> APIRouter:
         if who is None:
             return to_login()
         try:
-            data = service.deidentified_dicom(who.caller, files, study_id)
+            data = service.deidentified_dicom(who.caller, media_files(), study_id)
         except FhirError as exc:
             return _refused(request, who, exc)
         if data is None:
             return message(request, who, 404, "not_found")
         disposition = f'attachment; filename="{study_id}.dcm"'
-        return Response(data, media_type="application/dicom",
-                        headers={"content-disposition": disposition})  # fmt: skip
+        return Response(
+            data, media_type="application/dicom", headers={"content-disposition": disposition}
+        )
 
     return router

@@ -19,16 +19,22 @@ reporting month M (months in Vietnam's time, UTC+7), each living person is:
   "controlled"), 126-199 and >= 200 mg/dL (1 mmol/L = 18.016 mg/dL).
 Deaths are excluded (Patient.deceased, whatever its date). Check-up coverage: living adults (18th
 birthday by the end of M) with a check-up Encounter (SNOMED CT 185349003) in M-11..M.
+
+The disease map's rates of a whole province (`area_counts`) are counted by the database, per
+commune, with the same definitions: reading 100,000 people's projections into arrays takes
+seconds, counting them in SQL a few tens of milliseconds.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, and_, case, exists, func, or_, select
 
-from songkhoe.db.tables import ncd_bp, ncd_diagnosis, ncd_lab, ncd_visit
+from songkhoe.db.tables import ncd_bp, ncd_diagnosis, ncd_lab, ncd_person, ncd_risk, ncd_visit
 from songkhoe.ncd import projections as proj
+from songkhoe.ncd.worklists import HIGH_RISK_BANDS
 from songkhoe.places.catalog import commune, communes, province
 from songkhoe.terminology import loinc
 
@@ -189,6 +195,126 @@ def person_states(cohort: Cohort, month: int) -> dict[str, np.ndarray]:
     states["adults"] = adults
     states["checkup_12m"] = adults & (month - _last_month(cohort.checkup, n, month) < CARE_MONTHS)
     return {name: states[name] for name in COUNTS}
+
+
+# --- the map's rates, counted per commune in SQL ----------------------------------------------
+
+
+def month_start(month: int) -> str:
+    """The UTC instant, in the store's fixed-width form, at which a month (months since 1970-01)
+    begins in Vietnam: a time is in local month M when month_start(M) <= it < month_start(M + 1)."""
+    start = np.datetime64(month, "M").astype("datetime64[s]") - np.timedelta64(7, "h")
+    return f"{start}.000000Z"
+
+
+def _during(
+    table: Any, column: str, first: int | None, last: int, *more: Any, few: bool = False
+) -> Any:
+    """Whether the person (a row of ncd_person) has a row of `table` in local months
+    first..last (no lower bound when `first` is None): an IN over the fact rows, which the
+    database reads once and may start from; or, when it is asked of `few` people, a correlated
+    EXISTS that looks up each one's rows by the person index."""
+    time = table.c[column]
+    conditions = [time < month_start(last + 1), *more]
+    if first is not None:
+        conditions.append(time >= month_start(first))
+    if few:
+        return exists().where(table.c.person_key == ncd_person.c.person_key, *conditions)
+    return ncd_person.c.person_key.in_(select(table.c.person_key).where(*conditions))
+
+
+def _diagnosed(codes: frozenset[str], last: int) -> Any:
+    """Registered (diagnosed with one of these ICD-10 categories) by the end of month `last`."""
+    return _during(
+        ncd_diagnosis,
+        "onset",
+        None,
+        last,
+        func.substr(ncd_diagnosis.c.code, 1, 3).in_(sorted(codes)),
+    )
+
+
+def _latest(table: Any, column: str, value: Any, first: int | None, last: int) -> Any:
+    """`value` of the person's latest row of `table` in local months first..last (NULL if none)."""
+    time = table.c[column]
+    since = [] if first is None else [time >= month_start(first)]
+    return (
+        select(value)
+        .where(table.c.person_key == ncd_person.c.person_key, *since, time < month_start(last + 1))
+        .order_by(time.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _adult(month: int) -> Any:
+    """18th birthday by the end of the month: born in month M - 216 or before (a partial birth
+    date counts from its first day; an unknown one counts, as in `person_states`)."""
+    born = func.substr(ncd_person.c.birth_date.concat("-01-01"), 1, 7)  # YYYY-MM
+    cutoff = str(np.datetime64(month - 18 * 12 + 1, "M"))
+    return or_(ncd_person.c.birth_date.is_(None), born < cutoff)
+
+
+def _htn_prevalence(m: int) -> tuple[Any, Any, Any]:
+    return None, _diagnosed(proj.HYPERTENSION_CODES, m), _adult(m)
+
+
+def _checkup_coverage(m: int) -> tuple[Any, Any, Any]:
+    checkup = _during(ncd_visit, "at", m - CARE_MONTHS + 1, m, ncd_visit.c.kind == "checkup")
+    return _adult(m), checkup, None
+
+
+def _htn_control(m: int) -> tuple[Any, Any, Any]:
+    """The adjusted denominator (registered 3+ months before M and under care) and, in it, the
+    latest blood pressure of M-2..M below 140/90."""
+    first = m - CARE_MONTHS + 1
+    fasting = ncd_lab.c.code == loinc.FASTING_GLUCOSE.code
+    visited = or_(
+        _during(ncd_visit, "at", first, m, few=True),
+        _during(ncd_bp, "taken_at", first, m, few=True),
+        _during(ncd_lab, "taken_at", first, m, fasting, few=True),
+    )
+    registered_long = _diagnosed(proj.HYPERTENSION_CODES, m - ADJUST_MONTHS)
+    registered_lately = ~_diagnosed(proj.HYPERTENSION_CODES, first - 1)
+    controlled = case((and_(ncd_bp.c.systolic < 140, ncd_bp.c.diastolic < 90), 1), else_=0)
+    latest = _latest(ncd_bp, "taken_at", controlled, m - RECENT_MONTHS + 1, m)
+    return and_(registered_long, or_(registered_lately, visited)), latest == 1, None
+
+
+def _high_cvd_risk(m: int) -> tuple[Any, Any, Any]:
+    """Among people with a WHO CVD risk assessed by the end of M, those whose latest band is
+    >= 20% (the chart bands of `songkhoe.ncd.worklists.HIGH_RISK_BANDS`)."""
+    band = _latest(ncd_risk, "assessed_at", ncd_risk.c.band, None, m)
+    return _during(ncd_risk, "assessed_at", None, m), band.in_(HIGH_RISK_BANDS), None
+
+
+# rate: month -> (conditions on a living person: who is counted at all (None: everyone),
+# the numerator, the denominator (None: everyone counted))
+AREA_RATES: dict[str, Callable[[int], tuple[Any, Any, Any]]] = {
+    "htn_prevalence": _htn_prevalence,  # htn_registered / adults
+    "htn_control": _htn_control,  # htn_controlled / htn_denominator
+    "checkup_coverage": _checkup_coverage,  # checkup_12m / adults
+    "high_cvd_risk": _high_cvd_risk,
+}
+
+
+def area_counts(
+    conn: Connection, commune_codes: Sequence[str], month: str, rate: str
+) -> dict[str, tuple[int, int]]:
+    """(numerator, denominator) of a rate of `AREA_RATES` for each of these communes that has
+    people, counted in SQL over the projections. Raises InvalidMonth."""
+    scope, numerator, denominator = AREA_RATES[rate](parse_month(month))
+
+    def counted(condition: Any) -> Any:
+        return func.count() if condition is None else func.count(case((condition, 1)))
+
+    where = [~ncd_person.c.deceased, ncd_person.c.commune_code.in_(list(commune_codes))]
+    query = (
+        select(ncd_person.c.commune_code, counted(numerator), counted(denominator))
+        .where(*where, *([] if scope is None else [scope]))
+        .group_by(ncd_person.c.commune_code)
+    )
+    return {code: (num, den) for code, num, den in conn.execute(query)}
 
 
 def _row(month: str, kind: str, code: str, name: str, counts: dict[str, int]) -> dict:

@@ -210,37 +210,40 @@ class UnknownWorklist(ValueError):
 
 
 def worklist(
-    engine: Engine, *, kind: str, commune_code: str, now: np.datetime64
+    engine: Engine, *, kind: str, commune_code: str, now: np.datetime64, named: bool = True
 ) -> tuple[list[Entry], str | None]:
     """The entries of one worklist of a commune's station as of `now` (UTC), each with the
-    person's `patient_id` and `name`, and the moment of the store the projections show.
-    Raises UnknownWorklist, UnknownPlace."""
+    person's `patient_id` and (`named`) `name`, and the moment of the store the projections
+    show. Raises UnknownWorklist, UnknownPlace."""
     if kind not in KINDS:
         raise UnknownWorklist(f"unknown worklist {kind!r}: one of {', '.join(KINDS)}")
     commune(commune_code)
     with engine.connect() as conn:
         people = proj.people_of(conn, [commune_code])
-        entries = KINDS[kind](Context(conn, people, now.astype("datetime64[s]")))
-        ids = [str(people.patient_id[e.pop("person")]) for e in entries]
-        names = _names(conn, ids)
+        entries = [
+            {"patient_id": str(people.patient_id[e.pop("person")]), **e}
+            for e in KINDS[kind](Context(conn, people, now.astype("datetime64[s]")))
+        ]
+        if named:
+            name_entries(conn, entries)
         as_of = proj.refreshed_as_of(conn)
-    return [
-        {"patient_id": pid, "name": names.get(pid), **e}
-        for pid, e in zip(ids, entries, strict=True)
-    ], as_of
+    return entries, as_of
 
 
-def _names(conn: Connection, patient_ids: list[str]) -> dict[str, str | None]:
-    """The display names of these Patients (Patient.name[0].text)."""
+def name_entries(conn: Connection, entries: list[Entry]) -> None:
+    """Add each entry's `name`: the display name of its Patient (Patient.name[0].text, else
+    family and given names)."""
+    ids = [str(e["patient_id"]) for e in entries]
     names: dict[str, str | None] = {}
-    for start in range(0, len(patient_ids), 500):
+    for start in range(0, len(ids), 500):
         query = select(resource.c.res_id, resource.c.content).where(
             resource.c.res_type == "Patient",
             resource.c.is_current,
-            resource.c.res_id.in_(patient_ids[start : start + 500]),
+            resource.c.res_id.in_(ids[start : start + 500]),
         )
         for res_id, content in conn.execute(query):
             name = (content.get("name") or [{}])[0]
             parts = [name.get("family", ""), *name.get("given", [])]
             names[res_id] = name.get("text") or " ".join(p for p in parts if p) or None
-    return names
+    for e, pid in zip(entries, ids, strict=True):
+        e["name"] = names.get(pid)

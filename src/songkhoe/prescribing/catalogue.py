@@ -41,11 +41,6 @@ class Drug:
         """The prescription line: INN (Vietnamese spelling), strength, form."""
         return f"{self.name_vi} {self.strength}, {self.form_vi}"
 
-    @property
-    def atc_class(self) -> str:
-        """ATC level 4 (chemical subgroup), e.g. C09AA for enalapril."""
-        return self.atc[:5]
-
     def concept(self) -> dict:
         """The medicationCodeableConcept: the catalogue code and the ATC code."""
         return {

@@ -42,6 +42,12 @@ class Medicine:
     ingredients: tuple[str, ...]
     new: bool
 
+    @property
+    def atc_class(self) -> str | None:
+        """ATC level 4 (chemical subgroup), e.g. C09AA for enalapril; None for a code given
+        only to a higher level."""
+        return self.atc[:5] if len(self.atc) >= 7 else None
+
     @classmethod
     def of(cls, drug: Drug, *, new: bool = True) -> "Medicine":
         return cls(drug.label, drug.atc, drug.ingredients, new)
@@ -146,14 +152,15 @@ def duplicates(medicines: list[Medicine]) -> list[Issue]:
                     (a.label, b.label),
                 )
             )
-        elif len(a.atc) >= 7 and len(b.atc) >= 7 and a.atc[:5] == b.atc[:5]:
+        elif a.atc_class is not None and a.atc_class == b.atc_class:
+            group = a.atc_class
             issues.append(
                 Issue(
-                    f"duplicate-class:{a.atc[:5]}:{a.atc}:{b.atc}",
+                    f"duplicate-class:{group}:{a.atc}:{b.atc}",
                     "duplicate-class",
                     "moderate",
-                    f"Trùng nhóm điều trị (ATC {a.atc[:5]}): {a.label} và {b.label}",
-                    f"Duplicate therapeutic class (ATC {a.atc[:5]}): {a.label} and {b.label}",
+                    f"Trùng nhóm điều trị (ATC {group}): {a.label} và {b.label}",
+                    f"Duplicate therapeutic class (ATC {group}): {a.label} and {b.label}",
                     "WHO ATC/DDD Index: same chemical subgroup (level 4)",
                     (a.label, b.label),
                 )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from songkhoe.prescribing.catalogue import ROUTES, Drug, UnknownDrug, drug
 
 MAX_DAYS = 90  # outpatient courses are 30 days at most, longer for listed chronic diseases
+MAX_NOTE = 200
 
 
 class InvalidLine(ValueError):
@@ -54,10 +55,13 @@ def parse_line(n: int, code: str, dose: str, per_day: str, days: str, note: str 
         item = drug(code.strip())
     except UnknownDrug as exc:
         raise InvalidLine(f"line {n}, drug: {exc}") from None
+    note = note.strip()
+    if len(note) > MAX_NOTE:
+        raise InvalidLine(f"line {n}, note: at most {MAX_NOTE} characters, got {len(note)}")
     return Line(
         drug=item,
         dose=number("dose", dose, float, 0.25, 100),
         per_day=number("per_day", per_day, int, 1, 24),
         days=number("days", days, int, 1, MAX_DAYS),
-        note=note.strip()[:200],
+        note=note,
     )

@@ -10,35 +10,19 @@ Details marked UNVERIFIED are where those sources disagree or say nothing; check
 decree before connecting to the live system. The digital signature (`signature`) is not produced.
 """
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
+from songkhoe.clinical.documents import address_text
 from songkhoe.fhir.systems import BHYT, CCCD
 from songkhoe.prescribing.catalogue import CATALOGUE_SYSTEM
 from songkhoe.prescribing.service import Prescription
+from songkhoe.timezones import in_vietnam
+from songkhoe.web.identity import full_name
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 # UNVERIFIED: 1 = chưa xác định (unknown), 2 = nam, 3 = nữ, as two clients map it.
 SEX = {"male": 2, "female": 3}
 
 
 def _identifier(patient: dict, system: str) -> str:
     return next((i["value"] for i in patient.get("identifier", []) if i["system"] == system), "")
-
-
-def _name(patient: dict) -> str:
-    name = (patient.get("name") or [{}])[0]
-    return " ".join([name.get("family", ""), *name.get("given", [])]).strip()
-
-
-def _address(patient: dict) -> str:
-    a = (patient.get("address") or [{}])[0]
-    return ", ".join(p for p in [*a.get("line", []), a.get("city"), a.get("state")] if p)
-
-
-def _local(instant: str) -> str:
-    moment = datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone(VIETNAM)
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _dmy(date: str) -> str:
@@ -69,7 +53,7 @@ def national_payload(prescription: Prescription, patient: dict, phone: str = "")
     return {
         "loai_don_thuoc": prescription.code[-1],  # c, n, h or y, as the code ends
         "ma_don_thuoc": prescription.code,
-        "ho_ten_benh_nhan": _name(patient),
+        "ho_ten_benh_nhan": full_name(patient),
         "ma_dinh_danh_y_te": "",  # UNVERIFIED: the health identifier of VNeID, not held here
         "ma_dinh_danh_cong_dan": _identifier(patient, CCCD),
         "ngay_sinh_benh_nhan": _dmy(patient.get("birthDate", "")),  # UNVERIFIED: dd/mm/yyyy
@@ -77,7 +61,7 @@ def national_payload(prescription: Prescription, patient: dict, phone: str = "")
         "gioi_tinh": SEX.get(patient.get("gender", ""), 1),
         "ma_so_the_bao_hiem_y_te": _identifier(patient, BHYT),
         "thong_tin_nguoi_giam_ho": "",
-        "dia_chi": _address(patient),
+        "dia_chi": address_text(patient),
         "chan_doan": [
             {
                 "ma_chan_doan": c["coding"][0]["code"],
@@ -92,5 +76,5 @@ def national_payload(prescription: Prescription, patient: dict, phone: str = "")
         "loi_dan": advice,
         "so_dien_thoai_nguoi_kham_benh": phone,
         "ngay_tai_kham": "",
-        "ngay_gio_ke_don": _local(prescription.authored),  # Y-m-d H:i:s, Vietnam time
+        "ngay_gio_ke_don": in_vietnam(prescription.authored).strftime("%Y-%m-%d %H:%M:%S"),
     }

@@ -5,24 +5,32 @@ order; all sharing the prescription code as identifier and groupIdentifier) and 
 per warning the prescriber acknowledged (mitigation: acknowledged by the author, with the time).
 A prescription with an unacknowledged warning is not signed. Every read of the record (current
 medicines, allergies) and every write goes through the caller: access policy and audit trail.
+
+Who signs: physicians and assistant physicians (bác sỹ, y sỹ), the prescribers of Thông tư
+52/2017/TT-BYT (Điều 2, người được kê đơn thuốc; amended by Thông tư 18/2018/TT-BYT): the roles
+doctor and specialist, and the commune health worker, since a commune station's prescribers are
+its physician and assistant physicians (y sỹ). Radiologists (reading images), managers and
+administrators do not prescribe here. The account holds no qualification: a commune station's
+nurse or midwife must not be given a role that prescribes (UNVERIFIED against the circular's
+own text, not reachable from here).
 """
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.guard import not_found
+from songkhoe.auth.models import Principal, Role
+from songkhoe.clinical.documents import facility_name, issuing_facility
+from songkhoe.clinical.records import instant, parse_instant, search, write
+from songkhoe.clinical.staff import practitioner_ref
 from songkhoe.fhir.systems import ATC, BASE
 from songkhoe.places.catalog import UnknownPlace
-from songkhoe.places.facilities import facility
 from songkhoe.prescribing.catalogue import ROUTES, by_atc
 from songkhoe.prescribing.checks import Allergy, Issue, Medicine, check
 from songkhoe.prescribing.codes import prescription_code
 from songkhoe.prescribing.dosing import Line
-from songkhoe.telehealth.records import instant, search, write
-from songkhoe.telehealth.referrals import sending_facility
-from songkhoe.telehealth.staff import practitioner_ref
 from songkhoe.terminology import icd10
 
 PRESCRIPTION_CODE = f"{BASE}/sid/ma-don-thuoc"
@@ -30,10 +38,18 @@ ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 ISSUE_CODE = {"interaction": "DRG", "duplicate-ingredient": "DUPTHPY",
               "duplicate-class": "DUPTHPY", "allergy": "ALGY"}  # fmt: skip
 ISSUE_SEVERITY = {"contraindicated": "high", "major": "high", "moderate": "moderate"}
+PRESCRIBERS = frozenset({Role.DOCTOR, Role.SPECIALIST, Role.COMMUNE_HEALTH_WORKER})
+MAX_ADVICE = 1000
+UCUM_DAYS = {"h": 1 / 24, "d": 1, "wk": 7, "mo": 30, "a": 365}  # expectedSupplyDuration units
 
 
 class PrescriptionError(ValueError):
     """A prescription that cannot be signed as asked; the message names the field."""
+
+
+class NotPrescriber(PrescriptionError):
+    def __init__(self) -> None:
+        super().__init__("role: only physicians and assistant physicians prescribe")
 
 
 class Unacknowledged(PrescriptionError):
@@ -65,13 +81,31 @@ class Prescription:
         return self.requests[0].get("reasonCode", [])
 
 
-def _on_record(caller: Caller, patient_id: str) -> tuple[list[Medicine], list[Allergy]]:
-    """The medicines the person takes (active MedicationRequests) and their allergies."""
+def may_prescribe(principal: Principal) -> bool:
+    return principal.kind == "user" and principal.role in PRESCRIBERS
+
+
+def is_current(request: dict, now: datetime) -> bool:
+    """Whether an active MedicationRequest is still being taken: until authoredOn + its
+    expectedSupplyDuration (a signed course ends; its status stays active). Without either,
+    from another system, it counts as current (a long-term medicine)."""
+    supply = request.get("dispenseRequest", {}).get("expectedSupplyDuration", {})
+    days = UCUM_DAYS.get(supply.get("code") or supply.get("unit", ""))
+    if "authoredOn" not in request or "value" not in supply or days is None:
+        return True
+    end = parse_instant(request["authoredOn"]) + timedelta(days=supply["value"] * days)
+    return end >= now
+
+
+def _on_record(
+    caller: Caller, patient_id: str, now: datetime
+) -> tuple[list[Medicine], list[Allergy]]:
+    """The medicines the person takes now (active MedicationRequests whose course has not
+    ended) and their allergies."""
     subject = ("subject", f"Patient/{patient_id}")
     current = []
-    for request in search(
-        caller, "MedicationRequest", [subject, ("status", "active"), ("_count", "200")]
-    ):
+    active = search(caller, "MedicationRequest", [subject, ("status", "active"), ("_count", "200")])
+    for request in (r for r in active if is_current(r, now)):
         concept = request.get("medicationCodeableConcept", {})
         atc = next((c["code"] for c in concept.get("coding", []) if c.get("system") == ATC), "")
         known = by_atc(atc)
@@ -89,10 +123,12 @@ def _on_record(caller: Caller, patient_id: str) -> tuple[list[Medicine], list[Al
     return current, allergies
 
 
-def review(caller: Caller, *, patient_id: str, lines: list[Line]) -> list[Issue]:
+def review(caller: Caller, *, patient_id: str, lines: list[Line], now: datetime) -> list[Issue]:
     """The warnings for these lines, given the person's record (read through the caller)."""
+    if not may_prescribe(caller.principal):
+        raise NotPrescriber
     caller.read("read", "Patient", patient_id)
-    current, allergies = _on_record(caller, patient_id)
+    current, allergies = _on_record(caller, patient_id, now)
     return check([Medicine.of(line.drug) for line in lines] + current, allergies)
 
 
@@ -107,6 +143,8 @@ def sign(
     now: datetime,
 ) -> Prescription:
     """Sign a prescription; Unacknowledged (with the issues) if a warning is not acknowledged."""
+    if not may_prescribe(caller.principal):
+        raise NotPrescriber
     if not lines:
         raise PrescriptionError("lines: a prescription needs at least one medicine")
     codes = [d.strip().upper() for d in diagnoses if d.strip()]
@@ -115,13 +153,16 @@ def sign(
     for code in codes:
         if not icd10.is_valid(code):
             raise PrescriptionError(f"diagnosis: unknown ICD-10 code {code!r}")
+    advice = advice.strip()
+    if len(advice) > MAX_ADVICE:
+        raise PrescriptionError(f"advice: at most {MAX_ADVICE} characters, got {len(advice)}")
     patient = caller.read("read", "Patient", patient_id)
-    current, allergies = _on_record(caller, patient_id)
+    current, allergies = _on_record(caller, patient_id, now)
     issues = check([Medicine.of(line.drug) for line in lines] + current, allergies)
     missing = [i for i in issues if i.key not in acknowledged]
     if missing:
         raise Unacknowledged(missing)
-    site = sending_facility(caller, patient)
+    site = issuing_facility(caller.principal, patient)
     try:
         code = prescription_code(site)
     except UnknownPlace:
@@ -129,19 +170,24 @@ def sign(
     author = practitioner_ref(caller.store, caller.principal)
     stamp = instant(now)
     request_ids = [str(uuid.uuid4()) for _ in lines]
-    issue_resources = [_detected_issue(i, patient_id, request_ids, author, stamp) for i in issues]
+    issue_resources = [
+        _detected_issue(i, patient_id=patient_id, request_ids=request_ids, author=author,
+                        stamp=stamp)
+        for i in issues
+    ]  # fmt: skip
     requests = [
         _request(
-            n, line, rid, (code, site), patient_id, codes, author, stamp, advice, issue_resources
+            sequence=n, line=line, request_id=rid, code=code, site=site, patient_id=patient_id,
+            diagnoses=codes, author=author, stamp=stamp, advice=advice, issues=issue_resources,
         )
         for n, (line, rid) in enumerate(zip(lines, request_ids, strict=True), start=1)
-    ]
+    ]  # fmt: skip
     write(caller, create=[*issue_resources, *requests])
     return Prescription(code, patient_id, requests, issue_resources)
 
 
 def _detected_issue(
-    issue: Issue, patient_id: str, request_ids: list[str], author: dict, stamp: str
+    issue: Issue, *, patient_id: str, request_ids: list[str], author: dict, stamp: str
 ) -> dict:
     return {
         "resourceType": "DetectedIssue",
@@ -168,10 +214,12 @@ def _detected_issue(
 
 
 def _request(
-    n: int,
+    *,
+    sequence: int,
     line: Line,
     request_id: str,
-    code_and_site: tuple[str, str],
+    code: str,
+    site: str,
     patient_id: str,
     diagnoses: list[str],
     author: dict,
@@ -179,7 +227,7 @@ def _request(
     advice: str,
     issues: list[dict],
 ) -> dict:
-    code, site = code_and_site
+    """The MedicationRequest of one line (`sequence` from 1)."""
     assigner = {"reference": f"Organization/{site}", "display": facility_name(site)}
     identifier = {"system": PRESCRIPTION_CODE, "value": code, "assigner": assigner}
     request = {
@@ -206,7 +254,7 @@ def _request(
         "reasonCode": [icd10.concept(c) for c in diagnoses],
         "dosageInstruction": [
             {
-                "sequence": n,
+                "sequence": sequence,
                 "text": line.instruction,
                 "timing": {
                     "repeat": {
@@ -235,8 +283,8 @@ def _request(
             },
         },  # fmt: skip
     }
-    if advice.strip():
-        request["note"] = [{"text": advice.strip()[:1000]}]
+    if advice:
+        request["note"] = [{"text": advice}]
     if issues:
         request["detectedIssue"] = [{"reference": f"DetectedIssue/{i['id']}"} for i in issues]
     return request
@@ -265,10 +313,3 @@ def prescriptions_of(caller: Caller, patient_id: str) -> list[str]:
     codes = [r["groupIdentifier"]["value"] for r in found
              if r.get("groupIdentifier", {}).get("system") == PRESCRIPTION_CODE]  # fmt: skip
     return list(dict.fromkeys(codes))
-
-
-def facility_name(facility_id: str) -> str:
-    try:
-        return facility(facility_id).name
-    except UnknownPlace:
-        return facility_id

@@ -1,22 +1,25 @@
 """Prescription pages: the form with its check results (warnings acknowledged one by one before
-signing), the printable prescription (HTML and PDF) and the national e-prescription JSON."""
+signing), the printable prescription (HTML and PDF) and the national e-prescription JSON. Only
+prescribers (service.may_prescribe) see the form and sign."""
 
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from songkhoe.clinical.documents import Document, facility_name, person_facts
+from songkhoe.clinical.pages import form_pairs
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.prescribing import service
+from songkhoe.prescribing import texts as _texts  # noqa: F401  (registers the interface text)
 from songkhoe.prescribing.catalogue import catalogue
 from songkhoe.prescribing.codes import TYPES
 from songkhoe.prescribing.dosing import InvalidLine, Line, parse_line
 from songkhoe.prescribing.export import national_payload
-from songkhoe.telehealth.pdf import Document
-from songkhoe.telehealth.referrals import person_facts
+from songkhoe.timezones import local_date
+from songkhoe.web.identity import full_name
 from songkhoe.web.pages import Viewer, checked_form, message, page, to_login, viewer
 
 LINES = 6
@@ -48,7 +51,7 @@ def _pdf(prescription: service.Prescription, patient: dict, prescriber: str, sit
     return Document(
         issuer=site,
         title="ĐƠN THUỐC",
-        reference=f"Mã đơn thuốc: {prescription.code} · {prescription.authored[:10]}",
+        reference=f"Mã đơn thuốc: {prescription.code} · {local_date(prescription.authored)}",
         facts=[*person_facts(patient), ("Chẩn đoán", diagnoses)],
         sections=[("Lời dặn", advice)] if advice else [],
         table=rows,
@@ -66,6 +69,7 @@ def build_router(store: ResourceStore) -> APIRouter:
             who,
             status,
             patient=patient,
+            patient_name=full_name(patient),
             drugs=catalogue(),
             lines=range(1, LINES + 1),
             **{"form": {}, "issues": [], "error": None, **context},
@@ -76,6 +80,8 @@ def build_router(store: ResourceStore) -> APIRouter:
         who = viewer(store, request)
         if who is None:
             return to_login()
+        if not service.may_prescribe(who.principal):
+            return message(request, who, 403, "rx_not_prescriber")
         try:
             person = who.caller.read("read", "Patient", patient)
         except (FhirError, LookupError):
@@ -90,7 +96,9 @@ def build_router(store: ResourceStore) -> APIRouter:
         form = await checked_form(request, who)
         if form is None:
             return message(request, who, 403, "expired_form")
-        acknowledged = {v for k, v in parse_qsl((await request.body()).decode()) if k == "ack"}
+        if not service.may_prescribe(who.principal):
+            return message(request, who, 403, "rx_not_prescriber")
+        acknowledged = {v for k, v in await form_pairs(request) if k == "ack"}
         caller = who.caller
         try:
             person = await run_in_threadpool(
@@ -101,7 +109,9 @@ def build_router(store: ResourceStore) -> APIRouter:
         try:
             lines = _lines(form)
             issues = await run_in_threadpool(
-                lambda: service.review(caller, patient_id=person["id"], lines=lines)
+                lambda: service.review(
+                    caller, patient_id=person["id"], lines=lines, now=datetime.now(UTC)
+                )
             )
             if form.get("step") != "sign":
                 return form_page(request, who, person, form=form, issues=issues, checked=True)
@@ -117,6 +127,9 @@ def build_router(store: ResourceStore) -> APIRouter:
                              checked=True, error=str(exc))  # fmt: skip
         except (InvalidLine, service.PrescriptionError) as exc:
             return form_page(request, who, person, 400, form=form, error=str(exc))
+        except FhirError as exc:  # the record could not be read or written (refused, audited)
+            status = exc.status if exc.status in (403, 404, 409) else 400
+            return message(request, who, status, "rx_refused")
         return RedirectResponse(f"/prescriptions/{signed.code}", 303)
 
     def opened(request: Request, who: Viewer, code: str):
@@ -144,7 +157,7 @@ def build_router(store: ResourceStore) -> APIRouter:
             patient=patient,
             facts=person_facts(patient),
             kind=TYPES[prescription.code[-1]],
-            site=service.facility_name(prescription.facility_id),
+            site=facility_name(prescription.facility_id),
         )
 
     @router.get("/prescriptions/{code}/pdf")
@@ -156,7 +169,7 @@ def build_router(store: ResourceStore) -> APIRouter:
         if isinstance(found, Response):
             return found
         prescription, patient = found
-        site = service.facility_name(prescription.facility_id)
+        site = facility_name(prescription.facility_id)
         prescriber = prescription.requests[0]["requester"].get("display", "")
         return Response(
             _pdf(prescription, patient, prescriber, site),

@@ -37,7 +37,7 @@ from songkhoe.surveillance.diseases import (
 )
 from songkhoe.surveillance.diseases import disease as find_disease
 from songkhoe.surveillance.series import WeeklySeries
-from songkhoe.timezones import local_date
+from songkhoe.timezones import in_vietnam
 
 WEEK = timedelta(days=7)
 LEVELS = ("commune", "province")
@@ -62,7 +62,7 @@ class Cases:
 
 def today() -> date:
     """Today in Vietnam."""
-    return local_date(datetime.now(UTC))
+    return in_vietnam(datetime.now(UTC)).date()
 
 
 def week_start(day: date) -> date:
@@ -98,10 +98,10 @@ def unplaced_note(count: int) -> str:
 def onset_day(onset: str) -> date | None:
     """The Vietnamese calendar date of an onsetDateTime: a date as written, a date and time
     converted to Asia/Ho_Chi_Minh; None for a year or month alone (no week to count it in)."""
-    if len(onset) < 10:
-        return None
     try:
-        return local_date(onset)
+        if len(onset) == 10:
+            return date.fromisoformat(onset)
+        return in_vietnam(onset).date() if len(onset) > 10 else None
     except ValueError:
         return None
 

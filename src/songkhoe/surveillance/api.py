@@ -7,10 +7,11 @@
   and response Task.
 - `POST /api/surveillance/alerts/{id}/confirm` `{"owner": ORG_ID?, "note": TEXT?}` and
   `POST /api/surveillance/alerts/{id}/dismiss` `{"reason": TEXT}`: the review (officers).
-- `GET /api/surveillance/weekly?province=CODE&disease=KEY[&level=province]`: weekly counts.
+- `GET /api/surveillance/weekly?province=CODE&disease=KEY[&level=province]`: weekly counts, and
+  `unplaced`: the case reports of the database that could not be counted (`aggregation`).
 - `GET /api/surveillance/forecast?province=CODE&disease=KEY[&backtest=N]`.
-Weekly counts and forecasts are for officers too (other systems: Condition read scope); no
-patient-scoped token sees any of this.
+Like the alerts, weekly counts and forecasts are for officers (other systems: with the Condition
+read scope); no patient-scoped token sees any of this.
 
 A caller signs in with a bearer token or the UI session cookie (`songkhoe.ncd.api.request_caller`,
 the generic JSON-API caller). A POST must be `Content-Type: application/json` (415 otherwise), and
@@ -73,8 +74,8 @@ def _writer(store: ResourceStore, request: Request) -> Caller:
         )  # fmt: skip
     if "authorization" not in request.headers and not _same_origin(request):
         session = current_session(store, request)
-        token = request.headers.get(CSRF_HEADER, "")
-        if session is None or not hmac.compare_digest(session.csrf_token, token):
+        token = request.headers.get(CSRF_HEADER, "").encode()
+        if session is None or not hmac.compare_digest(session.csrf_token.encode(), token):
             raise FhirError.single(
                 403, "forbidden", "a request with the session cookie must come from this site "
                 "(Origin) or send the session's X-CSRF-Token",

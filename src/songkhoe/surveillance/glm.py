@@ -125,6 +125,96 @@ def _fit_saturated(
     return QuasiPoissonFit(coef, m_last[:, unit_of], converged, w_last, cov, hat, df_residual, y)
 
 
+def _fit_slope(
+    x: np.ndarray,
+    j: int,
+    units: np.ndarray,
+    unit_of: np.ndarray,
+    y: np.ndarray,
+    w_prior: np.ndarray,
+    weighted: bool,
+    offset: np.ndarray | None,
+    maxit: int,
+    epsilon: float,
+) -> QuasiPoissonFit:
+    """``fit_quasi_poisson`` when the design is one covariate ``t = x[:, j]`` (the trend) plus
+    columns with as many distinct rows ("units", e.g. periods) as columns: then ``eta = a[unit] +
+    slope * t + offset``, and each step, a system with a diagonal block (one entry per unit) and
+    one row for the slope, is solved through its Schur complement instead of a matrix solve."""
+    s, n = y.shape
+    g = units.shape[0]
+    t = x[:, j]
+    member = np.eye(g)[unit_of]
+    moments = np.concatenate([member, member * t[:, None], member * (t * t)[:, None]], axis=1)
+    off = np.zeros_like(y) if offset is None else offset
+    ylogy = special.xlogy(y, y)
+    wy = w_prior * y
+    wy_unit, wy_t = wy @ member, wy @ t
+    const = (w_prior * ylogy).sum(axis=1) - wy.sum(axis=1) - (wy * off).sum(axis=1)
+
+    def solve(mom: np.ndarray, r_a: np.ndarray, r_t: np.ndarray):
+        """[[diag(sw), swt], [swt', swtt]] @ [d_a; d_t] = [r_a; r_t], mom = (sw, swt, swtt)."""
+        sw, swt, swtt = mom[:, :g], mom[:, g : 2 * g], mom[:, 2 * g :].sum(axis=1)
+        ratio = swt / sw
+        d_t = (r_t - (ratio * r_a).sum(axis=1)) / (swtt - (ratio * swt).sum(axis=1))
+        return (r_a - swt * d_t[:, None]) / sw, d_t
+
+    eta = np.log(y + 0.1)
+    m = np.maximum(np.exp(eta), _EPS)
+    devold = _dev(y, ylogy, m, w_prior)
+    w_obs = w_prior * m
+    wz = w_obs * (eta - off + (y - m) / m)
+    theta = np.column_stack(solve(w_obs @ moments, wz @ member, wz @ t))  # (a, slope)
+    design = np.vstack([member.T, t])  # eta = theta @ design (+ offset)
+    theta_last, mu = np.zeros((s, g + 1)), np.zeros_like(y)
+    w_last, converged = np.zeros_like(y), np.zeros(s, dtype=bool)
+    rows, m_prev = np.arange(s), m
+    # the per-row inputs of the rows still iterating, compacted when some stop
+    wp = w_prior if weighted else None
+    off_act = offset
+    wy_act, wy_theta, const_act = wy, np.column_stack([wy_unit, wy_t]), const
+    for it in range(maxit):
+        eta = theta @ design
+        if off_act is not None:
+            eta += off_act
+        m = np.exp(eta)
+        low = m < _EPS
+        clipped = low.any()
+        if clipped:
+            m[low] = _EPS
+        mom = (m if wp is None else wp * m) @ moments
+        wy_eta = np.einsum("sp,sp->s", theta, wy_theta)  # the offset's part is in const
+        if clipped:  # there y log(mu) is y log(eps), not y eta
+            wy_eta += np.where(low, wy_act * (np.log(_EPS) - eta), 0.0).sum(axis=1)
+        dev = 2.0 * (const_act - wy_eta + mom[:, :g].sum(axis=1))
+        done = np.abs(dev - devold) / (np.abs(dev) + 0.1) < epsilon
+        stop = np.ones_like(done) if it == maxit - 1 else done
+        if stop.any():
+            r = rows[stop]
+            theta_last[r], mu[r], converged[r] = theta[stop], m[stop], done[stop]
+            # R's model$weights: the working weights of the last step, w * mu before it
+            w_last[r] = w_obs[stop] if it == 0 else w_prior[r] * m_prev[stop]
+            if stop.all():
+                break
+            go = ~stop
+            rows, theta, m, dev, mom = rows[go], theta[go], m[go], dev[go], mom[go]
+            wp = None if wp is None else wp[go]
+            off_act = None if off_act is None else off_act[go]
+            wy_act, wy_theta, const_act = wy_act[go], wy_theta[go], const_act[go]
+        # Newton form of the step: the right-hand side is X'(w (y - mu)) in (a, slope)
+        r_a = wy_theta[:, :g] - mom[:, :g]
+        r_t = wy_theta[:, g] - mom[:, g : 2 * g].sum(axis=1)
+        theta = theta + np.column_stack(solve(mom, r_a, r_t))
+        m_prev, devold = m, dev
+    coef = np.insert(theta_last[:, :g] @ np.linalg.inv(units).T, j, theta_last[:, g], axis=1)
+    a_mat, _, _ = _Sums(x)(w_last)
+    cov = _inverse(a_mat)
+    hat = w_last * (np.matmul(x, cov) * x).sum(axis=2)
+    hat[hat > 1 - 10 * _EPS] = 1.0
+    df_residual = (w_prior != 0).sum(axis=1) - x.shape[1]
+    return QuasiPoissonFit(coef, mu, converged, w_last, cov, hat, df_residual, y)
+
+
 def fit_quasi_poisson(
     x: np.ndarray,
     y: np.ndarray,
@@ -162,6 +252,14 @@ def fit_quasi_poisson(
             member = np.eye(units.shape[0])[unit_of]
             if units.shape[0] == p and np.linalg.matrix_rank(units) == p:
                 return _fit_saturated(units, unit_of, member, y, w_prior, maxit, epsilon)
+    if member is None:
+        for j in range(p):  # a covariate (trend) plus units (periods)?
+            distinct, of = np.unique(np.delete(x, j, axis=1), axis=0, return_inverse=True)
+            if distinct.shape[0] == p - 1 and np.linalg.matrix_rank(distinct) == p - 1:
+                weighted = prior_weights is not None
+                return _fit_slope(
+                    x, j, distinct, of.ravel(), y, w_prior, weighted, offset, maxit, epsilon
+                )
 
     def per_unit(v: np.ndarray) -> np.ndarray:
         return v if member is None else v @ member
@@ -185,33 +283,39 @@ def fit_quasi_poisson(
     w_last, a_last = np.zeros_like(y), np.zeros((s, p, p))
     converged = np.zeros(s, dtype=bool)
     m_prev = m  # the means before the step (per unit from the second step on)
+    # the per-row inputs of the rows still iterating, compacted when some stop
+    w_act, xwy_act, const_act, wyu_act = w_unit, xwy, const, wy_unit
+    off_act = None if offset is None else off
     for it in range(maxit):
         b = b + _solve(a, rhs)
         eta = b @ units.T
-        if offset is not None:
-            eta += off[rows]
+        if off_act is not None:
+            eta += off_act
         m = np.exp(eta)
         low = m < _EPS
         clipped = low.any()
         if clipped:
             m[low] = _EPS
-        w_new = m if w_unit is None else w_unit[rows] * m
-        a_new, xwm, wm = sums(w_new)
-        wy_eta = (b * xwy[rows]).sum(axis=1)  # without the offset's part, which is in const
+        a_new, xwm, wm = sums(m if w_act is None else w_act * m)
+        wy_eta = np.einsum("sp,sp->s", b, xwy_act)  # the offset's part is in const
         if clipped:  # there y log(mu) is y log(eps), not y eta
-            wy_eta += np.where(low, wy_unit[rows] * (np.log(_EPS) - eta), 0.0).sum(axis=1)
-        dev = 2.0 * (const[rows] - wy_eta + wm)
+            wy_eta += np.where(low, wyu_act * (np.log(_EPS) - eta), 0.0).sum(axis=1)
+        dev = 2.0 * (const_act - wy_eta + wm)
         done = np.abs(dev - devold) / (np.abs(dev) + 0.1) < epsilon
         stop = np.ones_like(done) if it == maxit - 1 else done
-        r = rows[stop]
-        coef[r], mu_unit[r], a_last[r], converged[r] = b[stop], m[stop], a[stop], done[stop]
-        # R's model$weights: the working weights of the last step, w * mu before it
-        w_last[r] = w_obs[stop] if it == 0 else w_prior[r] * m_prev[stop][:, unit_of]
-        if stop.all():
-            break
-        go = ~stop
-        rows, b, m_prev, devold = rows[go], b[go], m[go], dev[go]
-        a, rhs = a_new[go], (xwy[rows] - xwm[go])
+        if stop.any():
+            r = rows[stop]
+            coef[r], mu_unit[r], a_last[r], converged[r] = b[stop], m[stop], a[stop], done[stop]
+            # R's model$weights: the working weights of the last step, w * mu before it
+            w_last[r] = w_obs[stop] if it == 0 else w_prior[r] * m_prev[stop][:, unit_of]
+            if stop.all():
+                break
+            go = ~stop
+            rows, b, m, dev, a_new, xwm = rows[go], b[go], m[go], dev[go], a_new[go], xwm[go]
+            xwy_act, const_act, wyu_act = xwy_act[go], const_act[go], wyu_act[go]
+            w_act = None if w_act is None else w_act[go]
+            off_act = None if off_act is None else off_act[go]
+        m_prev, devold, a, rhs = m, dev, a_new, xwy_act - xwm
     mu = mu_unit[:, unit_of] if member is not None else mu_unit
     cov = _inverse(a_last)
     h_unit = (np.matmul(units, cov) * units).sum(axis=2)

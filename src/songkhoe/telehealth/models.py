@@ -12,19 +12,22 @@ Communications (chat messages; the recommendation with a structured payload). A 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from songkhoe.auth.policy import CONSULT_CODE, SERVICE_CATEGORY
+from songkhoe.auth.policy import TASK_CODE as TASK_CODE  # re-exported
+from songkhoe.clinical.records import parse_instant
+from songkhoe.clinical.staff import user_of
 from songkhoe.fhir.systems import BASE, SNOMED
-from songkhoe.telehealth.records import parse_instant
-from songkhoe.telehealth.staff import user_of
 
-SERVICE_CATEGORY = f"{BASE}/CodeSystem/service-category"
-TASK_CODE = f"{BASE}/CodeSystem/telehealth-task"
 MESSAGE_CATEGORY = f"{BASE}/CodeSystem/communication-category"
 SPECIALTY = f"{BASE}/CodeSystem/specialty"
 QUEUE_ROLE = f"{BASE}/CodeSystem/queue-role"
+BUSINESS_STATUS = f"{BASE}/CodeSystem/telehealth-business-status"
 RECOMMENDATION_TYPE = "application/vnd.songkhoe.recommendation+json"
-CONSULT_CATEGORY = {"system": SERVICE_CATEGORY, "code": "telehealth-consult",
+# who sees a consultation: its participants only (songkhoe.auth.policy)
+CONSULT_CATEGORY = {"system": SERVICE_CATEGORY, "code": CONSULT_CODE,
                     "display": "Telehealth consultation"}  # fmt: skip
 REFERRAL_CATEGORY = {"system": SNOMED, "code": "3457005", "display": "Patient referral"}
+OPEN_STATUSES = ("requested", "accepted", "in-progress")  # a consultation not yet answered
 ATTACHMENT_TYPES = ("ImagingStudy", "Media", "Observation", "DocumentReference",
                     "DiagnosticReport")  # fmt: skip
 
@@ -71,6 +74,11 @@ RECOMMENDED_ACTIONS = {
 }
 
 
+def business_status(code: str) -> dict:
+    """Task.businessStatus: coded, so that a search can leave out flagged cases."""
+    return {"coding": [{"system": BUSINESS_STATUS, "code": code}], "text": code}
+
+
 @dataclass(frozen=True, slots=True)
 class Case:
     """A consultation or a referral: its ServiceRequest and its Task (same id)."""
@@ -91,6 +99,16 @@ class Case:
         return self.task["status"]
 
     @property
+    def kind(self) -> str:
+        """consultation or referral (the Task's code)."""
+        return next((c["code"] for c in self.task.get("code", {}).get("coding", [])), "")
+
+    @property
+    def business(self) -> str | None:
+        """escalated or overdue (consultations), the outcome (referrals)."""
+        return self.task.get("businessStatus", {}).get("text")
+
+    @property
     def owner_id(self) -> str | None:
         return user_of(self.task.get("owner"))
 
@@ -103,6 +121,12 @@ class Case:
         """The specialty queue (consultation) or the receiving facility (referral), an
         Organization id."""
         return self.request["performer"][0]["reference"].removeprefix("Organization/")
+
+    @property
+    def sender_facility(self) -> str | None:
+        """The facility a referral was sent from (its Task.requester); None for a consultation."""
+        ref = self.task.get("requester", {}).get("reference", "")
+        return ref.removeprefix("Organization/") if ref.startswith("Organization/") else None
 
     @property
     def urgency(self) -> Urgency:

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from sqlalchemy.exc import NoResultFound
 
 from songkhoe.auth.service import user_id_of, user_principal
+from songkhoe.clinical.records import reference_data
+from songkhoe.clinical.staff import ensure_practitioner, user_of
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.fhir.systems import BASE
 from songkhoe.places.catalog import UnknownPlace
 from songkhoe.places.facilities import facility
 from songkhoe.telehealth.models import QUEUE_ROLE, SPECIALTIES, SPECIALTY
-from songkhoe.telehealth.records import reference_data
-from songkhoe.telehealth.staff import ensure_practitioner, user_of
 
 QUEUE_KIND = {"system": f"{BASE}/CodeSystem/organization-kind", "code": "specialty-queue"}
 

@@ -5,52 +5,41 @@ outcome and the advice for the sending station). The printable letter follows th
 Giấy chuyển tuyến form (Thông tư 14/2014/TT-BYT, Phụ lục II).
 
 The receiving facility's doctors and specialists who cannot already see the person get the record
-shared with them, with the referral as basis.
+shared with them, with the referral as basis, for 30 days: the time to arrive and be seen
+(a referral letter is valid for the episode it was written for; an admitted person's care is
+then recorded by the hospital itself). The share is written in the referral's own transaction.
 """
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from songkhoe.auth.caller import Caller
-from songkhoe.auth.models import Role
+from songkhoe.auth.models import Principal, Role
 from songkhoe.auth.policy import Access
 from songkhoe.auth.service import user_principal
+from songkhoe.clinical.documents import Document, facility_name, issuing_facility, person_facts
+from songkhoe.clinical.records import Share, instant, search, write
+from songkhoe.clinical.staff import practitioner_ref
 from songkhoe.db.tables import app_user
 from songkhoe.fhir.systems import BASE
 from songkhoe.places.catalog import UnknownPlace
-from songkhoe.places.facilities import commune_station_id, facility
+from songkhoe.places.facilities import facility
 from songkhoe.telehealth.models import REFERRAL_CATEGORY, TASK_CODE, Case
-from songkhoe.telehealth.pdf import Document
-from songkhoe.telehealth.records import instant, search, write
-from songkhoe.telehealth.service import CaseError, _text, joined, load_case, task_code
-from songkhoe.telehealth.staff import practitioner_ref
+from songkhoe.telehealth.service import CaseClosed, CaseError, _text, joined, load_case, task_code
 from songkhoe.terminology import icd10
+from songkhoe.timezones import local_date
 
 REFERRAL_NUMBER = f"{BASE}/sid/referral"
 RECEIVING_ROLES = (Role.DOCTOR, Role.SPECIALIST, Role.RADIOLOGIST)
+SHARED_FOR = timedelta(days=30)
 OUTCOMES = {
     "treated-returned": ("Đã điều trị, chuyển về tuyến dưới theo dõi",
                          "Treated, returned to the sending station"),
     "admitted": ("Nhập viện điều trị", "Admitted"),
     "referred-on": ("Chuyển tiếp lên tuyến trên", "Referred on to a higher facility"),
 }  # fmt: skip
-
-
-def sending_facility(caller: Caller, patient: dict) -> str:
-    """The facility a referral leaves from: the caller's facility or commune station, else the
-    person's station."""
-    place = caller.principal.place
-    if place.kind == "facility":
-        return place.code
-    if place.kind == "commune":
-        return commune_station_id(place.code)
-    return (
-        (patient.get("managingOrganization") or {})
-        .get("reference", "")
-        .removeprefix("Organization/")
-    )
 
 
 def create_referral(
@@ -80,10 +69,10 @@ def create_referral(
         if consult.patient_id != patient_id:
             raise CaseError("case", "the consultation is about another person")
         based_on = [{"reference": f"ServiceRequest/{case_id}"}]
-    origin = sending_facility(caller, patient)
+    origin = issuing_facility(caller.principal, patient)
     referral_id = str(uuid.uuid4())
     stamp = instant(now)
-    number = f"CT-{now:%Y%m%d}-{referral_id[:8].upper()}"
+    number = f"CT-{local_date(now).replace('-', '')}-{referral_id[:8].upper()}"
     request = {
         "resourceType": "ServiceRequest",
         "id": referral_id,
@@ -117,12 +106,17 @@ def create_referral(
         "requester": {"reference": f"Organization/{origin}"},
         "owner": {"reference": f"Organization/{target.id}", "display": target.name},
     }
-    write(caller, create=[request, task])
-    _share_with_receivers(caller, patient_id, target.id, referral_id)
+    shares = [
+        Share(user, patient_id, "Chuyển tuyến: cơ sở tiếp nhận", f"ServiceRequest/{referral_id}",
+              SHARED_FOR)
+        for user in _blind_receivers(caller, patient_id, target.id)
+    ]  # fmt: skip
+    request, task = write(caller, create=[request, task], share=shares)
     return Case(request, task)
 
 
-def _share_with_receivers(caller: Caller, patient_id: str, facility_id: str, ref: str) -> None:
+def _blind_receivers(caller: Caller, patient_id: str, facility_id: str) -> list[str]:
+    """The receiving facility's clinicians who do not already see the person."""
     engine = caller.store.engine
     with engine.connect() as conn:
         users = conn.execute(
@@ -133,42 +127,42 @@ def _share_with_receivers(caller: Caller, patient_id: str, facility_id: str, ref
                 app_user.c.active,
             )
         ).scalars()
-        blind = [u for u in users if not Access(user_principal(engine, u)).check_people(
-            conn, {patient_id})]  # fmt: skip
-    for user_id in blind:
-        caller.share(
-            user_id=user_id,
-            patient_id=patient_id,
-            reason="Chuyển tuyến: cơ sở tiếp nhận",
-            basis=f"ServiceRequest/{ref}",
-        )
+        return [
+            u
+            for u in users
+            if not Access(user_principal(engine, u)).check_people(conn, {patient_id})
+        ]
 
 
-def load_referral(caller: Caller, referral_id: str) -> Case:
-    return load_case(caller, referral_id, code="referral")
+def at_receiving_site(principal: Principal, case: Case) -> bool:
+    """Whether the principal records the referral's arrival and outcome: the receiving
+    facility's staff, or an administrator."""
+    place = principal.place
+    return principal.is_admin or (place.kind == "facility" and place.code == case.performer)
 
 
-def _at_receiving_site(caller: Caller, case: Case) -> None:
-    p = caller.principal
-    if not (p.is_admin or (p.place.kind == "facility" and p.place.code == case.performer)):
+def _check_receiving_site(caller: Caller, case: Case) -> None:
+    if not at_receiving_site(caller.principal, case):
         raise CaseError("facility", "only the receiving facility records a referral's arrival")
 
 
-def receive(caller: Caller, case: Case, now: datetime) -> Case:
+def receive(caller: Caller, *, case: Case, now: datetime) -> Case:
     """The person arrived at the receiving facility: requested → received."""
-    _at_receiving_site(caller, case)
+    _check_receiving_site(caller, case)
     if case.status != "requested":
         return case
     stamp = instant(now)
     task = {**case.task, "status": "received", "executionPeriod": {"start": stamp},
             "lastModified": stamp}  # fmt: skip
-    write(caller, update=[task])
+    (task,) = write(caller, update=[task])
     return Case(case.request, task)
 
 
-def record_outcome(caller: Caller, case: Case, *, outcome: str, advice: str, now: datetime) -> Case:
-    """The outcome and the advice for the sending station: the referral is completed."""
-    _at_receiving_site(caller, case)
+def record_outcome(caller: Caller, *, case: Case, outcome: str, advice: str, now: datetime) -> Case:
+    """The outcome and the advice for the sending station: the referral is completed, once."""
+    _check_receiving_site(caller, case)
+    if case.status == "completed":
+        raise CaseClosed("status", "the referral's outcome is already recorded")
     if outcome not in OUTCOMES:
         raise CaseError("outcome", f"one of {', '.join(OUTCOMES)}")
     advice = _text("advice", advice)
@@ -185,8 +179,8 @@ def record_outcome(caller: Caller, case: Case, *, outcome: str, advice: str, now
         ],
         "lastModified": stamp,
     }
-    write(caller, update=[task, {**case.request, "status": "completed"}])
-    return Case(case.request, task)
+    task, request = write(caller, update=[task, {**case.request, "status": "completed"}])
+    return Case(request, task)
 
 
 def referrals_for(caller: Caller, *, patient_id: str | None = None) -> list[Case]:
@@ -220,53 +214,17 @@ def output(case: Case, name: str) -> str | None:
     )
 
 
-def _facility_name(facility_id: str) -> str:
-    try:
-        return facility(facility_id).name
-    except UnknownPlace:
-        return facility_id
-
-
-def person_facts(patient: dict) -> list[tuple[str, str]]:
-    """Name, birth date, sex, insurance card and address of a Patient, for printed documents."""
-    name = (patient.get("name") or [{}])[0]
-    full = " ".join([name.get("family", ""), *name.get("given", [])]).strip()
-    card = next(
-        (
-            i["value"]
-            for i in patient.get("identifier", [])
-            if i.get("system", "").endswith("/bhyt")
-        ),
-        "",
-    )
-    address = (patient.get("address") or [{}])[0]
-    where = ", ".join(
-        part
-        for part in [*address.get("line", []), address.get("city"), address.get("state")]
-        if part
-    )
-    sex = {"male": "Nam", "female": "Nữ"}.get(patient.get("gender", ""), "Không rõ")
-    return [
-        ("Họ và tên", full),
-        ("Ngày sinh", patient.get("birthDate", "")),
-        ("Giới tính", sex),
-        ("Số thẻ BHYT", card),
-        ("Địa chỉ", where),
-    ]
-
-
 def letter(caller: Caller, case: Case) -> bytes:
     """The referral letter as a PDF (the person's record read through the caller, audited)."""
     patient = caller.read("read", "Patient", case.patient_id)
     request = case.request
     diagnosis, reason = request["reasonCode"][0], request["reasonCode"][1]["text"]
     coding = diagnosis["coding"][0]
-    origin = case.task["requester"]["reference"].removeprefix("Organization/")
     number = request["identifier"][0]["value"]
     return Document(
-        issuer=_facility_name(origin),
+        issuer=facility_name(case.sender_facility or ""),
         title="GIẤY CHUYỂN TUYẾN KHÁM BỆNH, CHỮA BỆNH",
-        reference=f"Số: {number} · Ngày {request['authoredOn'][:10]}",
+        reference=f"Số: {number} · Ngày {local_date(request['authoredOn'])}",
         facts=[
             ("Kính gửi", request["performer"][0].get("display", case.performer)),
             *person_facts(patient),

@@ -1,30 +1,36 @@
-"""Consultations: a commune or district clinician opens a case for a person, routed to a
-specialty queue; a specialist accepts, chats, and answers with a structured recommendation.
+"""Consultations: a commune or district clinician opens a case for a person, routed to the
+least-loaded specialist of a specialty queue; the specialist accepts, chats, and answers with a
+structured recommendation.
 
-Who may open a case: only the assigned specialist (Task.owner) among specialists, and whoever
-sees the person anyway (the referring clinician, the commune and district staff), through the
-access policy of songkhoe.auth; every read and write is audited (songkhoe.auth.caller). The
-person's record is shared with the assigned specialist (and, on escalation, the backup) under a
-recorded reason whose basis is the ServiceRequest (Decree 13/2023/NĐ-CP, art. 11).
+Who may open a case: its assigned specialist (Task.owner) and its referring clinician (the
+requester), and callers who see everyone (administrators); the access policy of songkhoe.auth
+enforces the same rule on /fhir. Every read and write is audited (songkhoe.auth.caller). The
+person's record is shared with the assigned specialist under a recorded reason whose basis is
+the ServiceRequest (Decree 13/2023/NĐ-CP, art. 11), until 30 days after the response deadline;
+the share is written in the case's own transaction.
 """
 
 import base64
 import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import orjson
 
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.guard import not_found
-from songkhoe.auth.models import Role
+from songkhoe.clinical.records import Share, instant, search, write
+from songkhoe.clinical.staff import facility_of, practitioner_ref, user_ref
 from songkhoe.config import get_settings
+from songkhoe.fhir import search as fhir_search
 from songkhoe.fhir.outcomes import FhirError
-from songkhoe.fhir.store import ResourceNotFound
+from songkhoe.fhir.search import parse_query
+from songkhoe.fhir.store import ResourceNotFound, ResourceStore
 from songkhoe.telehealth.models import (
     ATTACHMENT_TYPES,
     CONSULT_CATEGORY,
     MESSAGE_CATEGORY,
+    OPEN_STATUSES,
     RECOMMENDATION_TYPE,
     RECOMMENDED_ACTIONS,
     TASK_CODE,
@@ -32,11 +38,10 @@ from songkhoe.telehealth.models import (
     Case,
 )
 from songkhoe.telehealth.queues import QueueError, queue
-from songkhoe.telehealth.records import instant, search, write
-from songkhoe.telehealth.staff import practitioner_ref, user_of, user_ref
 from songkhoe.terminology import icd10
 
 MAX_TEXT = 4000
+SHARED_AFTER_DEADLINE = timedelta(days=30)  # the specialist keeps the record this long after
 
 
 class CaseError(ValueError):
@@ -45,6 +50,10 @@ class CaseError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class CaseClosed(CaseError):
+    """An action the case's status no longer allows (HTTP 409)."""
 
 
 def _text(field: str, value: str, *, required: bool = True) -> str:
@@ -60,9 +69,39 @@ def task_code(code: str) -> dict:
     return {"coding": [{"system": TASK_CODE, "code": code}]}
 
 
-def video_room() -> str:
-    """A Jitsi Meet room with an unguessable name (128 random bits) on SONGKHOE_JITSI_URL."""
-    return f"{get_settings().jitsi_url.rstrip('/')}/SongKhoe-{secrets.token_urlsafe(16)}"
+def _jitsi() -> str:
+    return get_settings().jitsi_url.strip().rstrip("/")
+
+
+def video_room() -> str | None:
+    """A Jitsi Meet room with an unguessable name (128 random bits) on SONGKHOE_JITSI_URL; None
+    while no server is set (patients' video never goes to a third party by default)."""
+    server = _jitsi()
+    return f"{server}/SongKhoe-{secrets.token_urlsafe(16)}" if server else None
+
+
+def room_link(case: Case) -> str | None:
+    """The case's video room, only on the configured server: Task.input can be written by
+    others (through /fhir), so another address is never offered as a link."""
+    server, room = _jitsi(), case.task_input("video-room")
+    if server and room and room.startswith(f"{server}/"):
+        return room
+    return None
+
+
+def open_load(store: ResourceStore, user_id: str) -> int:
+    """How many unanswered consultations a specialist owns (a count, no personal data: not
+    restricted, not audited)."""
+    query = parse_query(
+        "Task",
+        [
+            ("owner", f"Practitioner/{user_id}"),
+            ("code", f"{TASK_CODE}|consultation"),
+            ("status", ",".join(OPEN_STATUSES)),
+        ],
+    )
+    with store.engine.connect() as conn:
+        return fhir_search.count(conn, "Task", query)
 
 
 def open_case(
@@ -75,8 +114,8 @@ def open_case(
     attachments: list[str],
     now: datetime,
 ) -> Case:
-    """Open a consultation; the case goes to the queue's first specialist and the person's
-    record is shared with them."""
+    """Open a consultation; it goes to the queue's specialist with the fewest unanswered cases
+    (the first listed on a tie), and the person's record is shared with them."""
     question = _text("question", question)
     if urgency not in URGENCIES:
         raise CaseError("urgency", f"one of {', '.join(URGENCIES)}")
@@ -89,7 +128,7 @@ def open_case(
     level = URGENCIES[urgency]
     case_id = str(uuid.uuid4())
     requester = practitioner_ref(caller.store, caller.principal)
-    specialist = target.specialists[0]
+    specialist = min(target.specialists, key=lambda user: open_load(caller.store, user))
     stamp = instant(now)
     request = {
         "resourceType": "ServiceRequest",
@@ -106,6 +145,7 @@ def open_case(
         "note": [{"text": question, "time": stamp}],
         "supportingInfo": [{"reference": ref} for ref in supporting],
     }
+    room = video_room()
     task = {
         "resourceType": "Task",
         "id": case_id,
@@ -120,16 +160,32 @@ def open_case(
         "requester": requester,
         "owner": user_ref(caller.store, specialist),
         "restriction": {"period": {"start": stamp, "end": instant(now + level.target)}},
-        "input": [{"type": {"text": "video-room"}, "valueUrl": video_room()}],
+        **({"input": [{"type": {"text": "video-room"}, "valueUrl": room}]} if room else {}),
     }
-    write(caller, create=[request, task])
-    caller.share(
+    share = share_with_specialist(
         user_id=specialist,
+        case_id=case_id,
         patient_id=patient_id,
         reason="Hội chẩn từ xa: chuyên gia được phân công",
-        basis=f"ServiceRequest/{case_id}",
+        until=now + level.target,
+        now=now,
     )
+    request, task = write(caller, create=[request, task], share=[share])
     return Case(request, task)
+
+
+def share_with_specialist(
+    *, user_id: str, case_id: str, patient_id: str, reason: str, until: datetime, now: datetime
+) -> Share:
+    """The share of the person's record with the specialist of a case whose deadline is
+    `until`: it lasts until 30 days after it."""
+    return Share(
+        user_id=user_id,
+        patient_id=patient_id,
+        reason=reason,
+        basis=f"ServiceRequest/{case_id}",
+        expires_in=until - now + SHARED_AFTER_DEADLINE,
+    )
 
 
 def _attachment(caller: Caller, ref: str, patient_id: str) -> str:
@@ -146,48 +202,57 @@ def _attachment(caller: Caller, ref: str, patient_id: str) -> str:
 
 
 def load_case(caller: Caller, case_id: str, *, code: str = "consultation") -> Case:
-    """A case the caller may open (audited); the same 404 as for a case that does not exist
-    otherwise. A specialist opens only the cases assigned to them."""
+    """The current version of a case the caller may open, audited as one read; a refusal is
+    audited as a refusal and answers the same 404 as a case that does not exist."""
     try:
-        request = caller.read("read", "ServiceRequest", case_id)
-        task = caller.read("read", "Task", case_id)
+        case = Case(
+            caller.store.read("ServiceRequest", case_id), caller.store.read("Task", case_id)
+        )
     except ResourceNotFound:
         raise not_found("ServiceRequest", case_id) from None
-    case = Case(request, task)
-    if task.get("code") != task_code(code) or not may_open(caller, case):
-        caller.audit("read", [f"ServiceRequest/{case_id}"], outcome="refused")
+    with caller.store.engine.connect() as conn:
+        visible = (
+            case.kind == code
+            and all(caller.access.can_see(conn, r) for r in (case.request, case.task))
+            and may_open(caller, case)
+        )
+    refs = [f"ServiceRequest/{case_id}", f"Task/{case_id}", f"Patient/{case.patient_id}"]
+    caller.audit("read", refs, outcome="success" if visible else "refused")
+    if not visible:
         raise not_found("ServiceRequest", case_id)
     return case
 
 
 def may_open(caller: Caller, case: Case) -> bool:
-    """Beyond the access policy: a specialist opens the cases assigned to them or opened by
-    them, and the referrals to their facility."""
+    """A consultation: its assigned specialist and its requester. A referral: its requester, and
+    the staff of the sending and of the receiving facility. Both: callers who see everyone."""
     p = caller.principal
-    if p.role != Role.SPECIALIST:
+    if caller.access.unrestricted:
         return True
-    at_receiving_site = p.place.kind == "facility" and p.place.code == case.performer
-    return p.id in (case.owner_id, case.requester_id) or at_receiving_site
+    if case.kind == "consultation":
+        return p.id in (case.owner_id, case.requester_id)
+    return p.id == case.requester_id or facility_of(p) in (case.performer, case.sender_facility)
 
 
 def _touch(task: dict, now: datetime, **changes) -> dict:
     return {**task, **changes, "lastModified": instant(now)}
 
 
-def accept(caller: Caller, case: Case, now: datetime) -> Case:
+def accept(caller: Caller, *, case: Case, now: datetime) -> Case:
     """The assigned specialist takes the case: requested → accepted."""
     if caller.principal.id != case.owner_id:
         raise CaseError("owner", "only the assigned specialist accepts a case")
     if case.status != "requested":
         return case
-    task = _touch(case.task, now, status="accepted")
-    write(caller, update=[task])
+    (task,) = write(caller, update=[_touch(case.task, now, status="accepted")])
     return Case(case.request, task)
 
 
-def post_message(caller: Caller, case: Case, text: str, now: datetime) -> dict:
-    """A chat message on the case, kept as a Communication; the specialist's first message
-    moves an accepted case to in-progress."""
+def post_message(caller: Caller, *, case: Case, text: str, now: datetime) -> dict:
+    """A chat message on an unanswered case, kept as a Communication; the specialist's first
+    message moves the case to in-progress."""
+    if case.status not in OPEN_STATUSES:
+        raise CaseClosed("status", "the case is answered; the chat is closed")
     message = {
         "resourceType": "Communication",
         "id": str(uuid.uuid4()),
@@ -200,19 +265,14 @@ def post_message(caller: Caller, case: Case, text: str, now: datetime) -> dict:
         "payload": [{"contentString": _text("text", text)}],
     }
     updates = []
-    task = caller.store.read("Task", case.id)  # the current version: a chat outlives a page
-    if caller.principal.id == user_of(task.get("owner")) and task["status"] in (
-        "requested",
-        "accepted",
-    ):
-        updates.append(_touch(task, now, status="in-progress"))
-    write(caller, create=[message], update=updates)
-    return message
+    if caller.principal.id == case.owner_id and case.status in ("requested", "accepted"):
+        updates.append(_touch(case.task, now, status="in-progress"))
+    return write(caller, create=[message], update=updates)[0]
 
 
 def messages(caller: Caller, case: Case) -> list[dict]:
     """The case's chat messages and recommendation, oldest first."""
-    found = search(
+    return search(
         caller,
         "Communication",
         [
@@ -221,13 +281,12 @@ def messages(caller: Caller, case: Case) -> list[dict]:
             ("_count", "1000"),
         ],
     )
-    return found
 
 
 def recommend(
     caller: Caller,
-    case: Case,
     *,
+    case: Case,
     action: str,
     advice: str,
     diagnosis: str,
@@ -235,9 +294,11 @@ def recommend(
     now: datetime,
 ) -> dict:
     """The specialist's answer: a Communication with the advice as text and a structured payload
-    (action, ICD-10 diagnosis, facility to refer to); the case is completed."""
+    (action, ICD-10 diagnosis, facility to refer to); the case is completed, once."""
     if caller.principal.id != case.owner_id:
         raise CaseError("owner", "only the assigned specialist answers a case")
+    if case.status not in OPEN_STATUSES:
+        raise CaseClosed("status", "the case is already answered")
     if action not in RECOMMENDED_ACTIONS:
         raise CaseError("action", f"one of {', '.join(RECOMMENDED_ACTIONS)}")
     advice = _text("advice", advice)
@@ -269,17 +330,11 @@ def recommend(
     }
     if diagnosis:
         recommendation["reasonCode"] = [icd10.concept(diagnosis)]
-    task = _touch(
-        case.task,
-        now,
-        status="completed",
-        output=[
-            {
-                "type": {"text": "recommendation"},
-                "valueReference": {"reference": f"Communication/{recommendation['id']}"},
-            }
-        ],
-    )
+    output = {
+        "type": {"text": "recommendation"},
+        "valueReference": {"reference": f"Communication/{recommendation['id']}"},
+    }
+    task = _touch(case.task, now, status="completed", output=[output])
     request = {**case.request, "status": "completed"}
     write(caller, create=[recommendation], update=[task, request])
     return recommendation
@@ -292,6 +347,22 @@ def recommendation_of(message: dict) -> dict | None:
         if attachment and attachment.get("contentType") == RECOMMENDATION_TYPE:
             return orjson.loads(base64.b64decode(attachment["data"]))
     return None
+
+
+def recommendations(caller: Caller, cases: list[Case]) -> list[dict]:
+    """The recommendations answering these cases (the ones the caller may open), newest first."""
+    if not cases:
+        return []
+    return search(
+        caller,
+        "Communication",
+        [
+            ("based-on", ",".join(f"ServiceRequest/{c.id}" for c in cases)),
+            ("category", f"{MESSAGE_CATEGORY}|recommendation"),
+            ("_sort", "-sent"),
+            ("_count", "200"),
+        ],
+    )
 
 
 def cases_for(caller: Caller, *, patient_id: str | None = None) -> list[Case]:

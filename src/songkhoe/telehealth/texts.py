@@ -1,4 +1,4 @@
-"""Interface text of the telehealth and prescription pages (Vietnamese, English)."""
+"""Interface text of the telehealth pages (Vietnamese, English)."""
 
 from songkhoe.web.i18n import register
 
@@ -69,31 +69,9 @@ register(
         "status_in-progress": ("Đang trao đổi", "In progress"),
         "status_received": ("Đã tiếp nhận", "Received"),
         "status_completed": ("Hoàn thành", "Completed"),
-        "rx_nav": ("Kê đơn", "Prescribe"),
-        "rx_new": ("Kê đơn thuốc điện tử", "New e-prescription"),
-        "rx_drug": ("Thuốc", "Medicine"),
-        "rx_dose": ("Liều mỗi lần", "Dose"),
-        "rx_per_day": ("Số lần/ngày", "Times a day"),
-        "rx_days": ("Số ngày", "Days"),
-        "rx_note": ("Cách dùng thêm", "Instructions"),
-        "rx_check": ("Kiểm tra đơn", "Check"),
-        "rx_sign": ("Ký đơn", "Sign"),
-        "rx_warnings": ("Cảnh báo cần xem xét", "Warnings to review"),
-        "rx_no_warnings": ("Không có cảnh báo.", "No warnings."),
-        "rx_acknowledge": ("Tôi đã xem xét cảnh báo này", "I have reviewed this warning"),
-        "rx_source": ("Nguồn", "Source"),
-        "rx_diagnosis": (
-            "Chẩn đoán (mã ICD-10, cách nhau bởi dấu phẩy)",
-            "Diagnoses (ICD-10 codes, comma-separated)",
+        "th_conflict": (
+            "Ca đã thay đổi (hoặc đã kết thúc) trong lúc bạn thao tác; vui lòng tải lại trang.",
+            "The case changed (or was closed) meanwhile; please reload the page.",
         ),  # fmt: skip
-        "rx_advice": ("Lời dặn", "Advice"),
-        "rx_prescription": ("Đơn thuốc", "Prescription"),
-        "rx_code": ("Mã đơn thuốc", "Prescription code"),
-        "rx_quantity": ("Số lượng", "Quantity"),
-        "rx_usage": ("Cách dùng", "How to take"),
-        "rx_pdf": ("Tải PDF", "Download PDF"),
-        "rx_export": ("Xuất JSON đơn thuốc quốc gia", "National e-prescription JSON"),
-        "rx_print": ("In", "Print"),
-        "rx_prescriptions": ("Đơn thuốc đã kê", "Prescriptions"),
     }
 )

@@ -11,10 +11,11 @@ to the case's other sockets in this process. Without JavaScript the same chat is
 import asyncio
 from collections import defaultdict
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, urlsplit
-from zoneinfo import ZoneInfo
+from urllib.parse import urlsplit
 
+import orjson
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -23,25 +24,20 @@ from songkhoe.auth.audit import RequestContext
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.models import Role
 from songkhoe.auth.service import session_for_cookie
+from songkhoe.clinical.pages import form_pairs
+from songkhoe.clinical.records import search
 from songkhoe.config import get_settings
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.places.facilities import central_hospitals, facilities
-from songkhoe.prescribing import views as prescribing_views
-from songkhoe.prescribing.dosing import InvalidLine
-from songkhoe.prescribing.service import PrescriptionError, prescriptions_of
+from songkhoe.prescribing.service import may_prescribe, prescriptions_of
 from songkhoe.telehealth import referrals, service
 from songkhoe.telehealth import texts as _texts  # noqa: F401  (registers the interface text)
 from songkhoe.telehealth.escalation import is_overdue, start_escalation
-from songkhoe.telehealth.models import (
-    MESSAGE_CATEGORY,
-    RECOMMENDED_ACTIONS,
-    SPECIALTIES,
-    URGENCIES,
-    Case,
-)
+from songkhoe.telehealth.models import RECOMMENDED_ACTIONS, SPECIALTIES, URGENCIES, Case
 from songkhoe.telehealth.queues import all_queues, queues_of
-from songkhoe.telehealth.records import search
+from songkhoe.timezones import local_time
+from songkhoe.web.identity import full_name
 from songkhoe.web.pages import (
     Viewer,
     checked_form,
@@ -55,16 +51,7 @@ from songkhoe.web.pages import (
 )
 from songkhoe.web.session import SESSION_COOKIE
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-INPUT_ERRORS = (service.CaseError, InvalidLine, PrescriptionError)
-
-
-def local_time(instant: str | None) -> str:
-    """A stored UTC instant as Vietnam time, "2025-03-01 14:05"."""
-    if not instant:
-        return ""
-    moment = datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone(VIETNAM)
-    return moment.strftime("%Y-%m-%d %H:%M")
+POLICY_VIOLATION = 1008  # WebSocket close code (RFC 6455, 7.4.1)
 
 
 def now() -> datetime:
@@ -76,36 +63,66 @@ def patient_names(caller: Caller, ids: set[str]) -> dict[str, str]:
     if not ids:
         return {}
     found = search(caller, "Patient", [("_id", ",".join(sorted(ids))), ("_count", "1000")])
-    return {
-        p["id"]: " ".join([p["name"][0].get("family", ""), *p["name"][0].get("given", [])])
-        for p in found
-        if p.get("name")
-    }
+    return {p["id"]: full_name(p) for p in found}
 
 
 def chat_item(message_: dict) -> dict:
-    rec = service.recommendation_of(message_)
     return {
         "id": message_["id"],
         "sender": message_.get("sender", {}).get("display", ""),
         "text": message_["payload"][0].get("contentString", ""),
         "sent": local_time(message_.get("sent")),
-        "recommendation": rec,
+        "recommendation": service.recommendation_of(message_),
     }
 
 
-class ChatHub:
-    """The open chat sockets of each case in this process."""
+def authorised(
+    store: ResourceStore, cookie: str, address: str | None, case_id: str
+) -> tuple[Caller, Case] | None:
+    """The signed-in caller behind a session cookie and the case, if the session is still live
+    and the caller may still open the case (audited); None otherwise."""
+    session = session_for_cookie(store.engine, cookie)
+    if session is None:
+        return None
+    caller = Caller(store, session.principal, RequestContext(address))
+    try:
+        return caller, service.load_case(caller, case_id)
+    except FhirError:
+        return None
 
-    def __init__(self) -> None:
-        self.sockets: dict[str, set[WebSocket]] = defaultdict(set)
+
+@dataclass(eq=False)
+class Listener:
+    """An open chat socket and the session it was opened with."""
+
+    socket: WebSocket
+    cookie: str
+    address: str | None
+
+
+class ChatHub:
+    """The open chat sockets of each case in this process. Each message is delivered only to
+    the sockets whose session is still live and whose user may still open the case (logged
+    out, or replaced by an escalation: closed with 1008)."""
+
+    def __init__(self, store: ResourceStore) -> None:
+        self.store = store
+        self.listeners: dict[str, set[Listener]] = defaultdict(set)
 
     async def broadcast(self, case_id: str, item: dict) -> None:
-        for socket in list(self.sockets.get(case_id, ())):
+        for listener in list(self.listeners.get(case_id, ())):
+            allowed = await run_in_threadpool(
+                authorised, self.store, listener.cookie, listener.address, case_id
+            )
             try:
-                await socket.send_json(item)
+                if allowed is None:
+                    await listener.socket.close(code=POLICY_VIOLATION)
+                else:
+                    await listener.socket.send_json(item)
+                    continue
             except (RuntimeError, WebSocketDisconnect):
-                self.sockets[case_id].discard(socket)
+                pass
+            self.listeners[case_id].discard(listener)
 
 
 def _case_view(caller: Caller, case: Case) -> dict:
@@ -115,7 +132,7 @@ def _case_view(caller: Caller, case: Case) -> dict:
         "urgency": case.urgency,
         "deadline": local_time(case.task.get("restriction", {}).get("period", {}).get("end")),
         "overdue": is_overdue(case, now()),
-        "business": case.task.get("businessStatus", {}).get("text"),
+        "business": case.business,
         "owner": case.task.get("owner", {}).get("display") or case.owner_id,
         "mine": caller.principal.id == case.owner_id,
     }
@@ -125,21 +142,13 @@ def chart_panel(store: ResourceStore, who: Viewer, patient_id: str) -> dict | No
     caller = who.caller
     consultations = service.cases_for(caller, patient_id=patient_id)
     sent = referrals.referrals_for(caller, patient_id=patient_id)
-    recommendations = [
-        chat_item(m)
-        for m in search(
-            caller,
-            "Communication",
-            [("subject", f"Patient/{patient_id}"),
-             ("category", f"{MESSAGE_CATEGORY}|recommendation"), ("_sort", "-sent")],
-        )
-    ]  # fmt: skip
     return {
         "patient_id": patient_id,
         "cases": [_case_view(caller, c) for c in consultations],
         "referrals": [_referral_view(c) for c in sent],
-        "recommendations": recommendations,
+        "recommendations": [chat_item(m) for m in service.recommendations(caller, consultations)],
         "prescriptions": prescriptions_of(caller, patient_id),
+        "prescriber": may_prescribe(who.principal),
         "actions": RECOMMENDED_ACTIONS,
     }
 
@@ -190,10 +199,13 @@ def build_router(store: ResourceStore) -> APIRouter:
                 stop.set()
 
     router = APIRouter(include_in_schema=False, lifespan=lifespan)
-    router.include_router(prescribing_views.build_router(store))
-    hub = ChatHub()
+    hub = ChatHub(store)
 
     def refused(request: Request, who: Viewer, exc: Exception) -> Response:
+        if isinstance(exc, service.CaseClosed) or (
+            isinstance(exc, FhirError) and exc.status == 409
+        ):
+            return message(request, who, 409, "th_conflict")
         if isinstance(exc, FhirError):
             status = exc.status if exc.status in (403, 404) else 400
             return message(request, who, status, "not_found" if status == 404 else "forbidden")
@@ -215,8 +227,7 @@ def build_router(store: ResourceStore) -> APIRouter:
             for q in queues_of(store, caller.principal.id)
         ]
         refs = referrals.referrals_for(caller)
-        place = caller.principal.place
-        incoming = [r for r in refs if place.kind == "facility" and r.performer == place.code]
+        incoming = [r for r in refs if referrals.at_receiving_site(caller.principal, r)]
         names = patient_names(caller, {c.patient_id for c in cases + refs})
         return page(
             request,
@@ -250,6 +261,7 @@ def build_router(store: ResourceStore) -> APIRouter:
             "telehealth/new_case.html",
             who,
             patient=person,
+            patient_name=full_name(person),
             queues=all_queues(store),
             urgencies=URGENCIES,
             specialties=SPECIALTIES,
@@ -264,7 +276,7 @@ def build_router(store: ResourceStore) -> APIRouter:
         form = await checked_form(request, who)
         if form is None:
             return message(request, who, 403, "expired_form")
-        attachments = [v for k, v in await _multi(request) if k == "attachment"]
+        attachments = [v for k, v in await form_pairs(request) if k == "attachment"]
         try:
             case = await run_in_threadpool(
                 service.open_case,
@@ -276,7 +288,7 @@ def build_router(store: ResourceStore) -> APIRouter:
                 attachments=attachments,
                 now=now(),
             )
-        except (FhirError, *INPUT_ERRORS) as exc:
+        except (FhirError, service.CaseError) as exc:
             return refused(request, who, exc)
         return RedirectResponse(f"/telehealth/cases/{case.id}", 303)
 
@@ -309,9 +321,10 @@ def build_router(store: ResourceStore) -> APIRouter:
                 _attachment(caller, s["reference"]) for s in case.request.get("supportingInfo", [])
             ],
             chat=chat,
-            room=case.task_input("video-room"),
+            room=service.room_link(case),
             actions=RECOMMENDED_ACTIONS,
             facilities=_referral_targets(),
+            prescriber=may_prescribe(who.principal),
         )
 
     @router.post("/telehealth/cases/{case_id}/{action}")
@@ -328,16 +341,18 @@ def build_router(store: ResourceStore) -> APIRouter:
         caller = who.caller
         try:
             if action == "accept":
-                await run_in_threadpool(service.accept, caller, case, now())
+                await run_in_threadpool(lambda: service.accept(caller, case=case, now=now()))
             elif action == "messages":
                 sent = await run_in_threadpool(
-                    service.post_message, caller, case, form.get("text", ""), now()
+                    lambda: service.post_message(
+                        caller, case=case, text=form.get("text", ""), now=now()
+                    )
                 )
                 await hub.broadcast(case_id, chat_item(sent))
             elif action == "recommend":
                 rec = await run_in_threadpool(
                     lambda: service.recommend(
-                        caller, case, action=form.get("action", ""),
+                        caller, case=case, action=form.get("action", ""),
                         advice=form.get("advice", ""), diagnosis=form.get("diagnosis", ""),
                         refer_to=form.get("refer_to", ""), now=now(),
                     )
@@ -345,44 +360,49 @@ def build_router(store: ResourceStore) -> APIRouter:
                 await hub.broadcast(case_id, chat_item(rec))
             else:
                 return message(request, who, 404, "not_found")
-        except (FhirError, *INPUT_ERRORS) as exc:
+        except (FhirError, service.CaseError) as exc:
             return refused(request, who, exc)
         return RedirectResponse(f"/telehealth/cases/{case_id}#chat", 303)
 
     @router.websocket("/telehealth/cases/{case_id}/ws")
     async def chat_socket(websocket: WebSocket, case_id: str) -> None:
+        """Signed in by the session cookie; the session and the right to open the case are
+        checked again for every message sent or delivered (closed with 1008 once lost)."""
         origin = websocket.headers.get("origin", "")
         if urlsplit(origin).netloc != websocket.headers.get("host"):
-            await websocket.close(code=1008)  # policy violation: another site's page
+            await websocket.close(code=POLICY_VIOLATION)  # another site's page
             return
-        cookie = websocket.cookies.get(SESSION_COOKIE)
-        session = await run_in_threadpool(session_for_cookie, store.engine, cookie or "")
-        if session is None:
-            await websocket.close(code=1008)
-            return
-        address = websocket.client.host if websocket.client else None
-        caller = Caller(store, session.principal, RequestContext(address))
-        try:
-            case = await run_in_threadpool(service.load_case, caller, case_id)
-        except FhirError:
-            await websocket.close(code=1008)
+        listener = Listener(
+            websocket,
+            websocket.cookies.get(SESSION_COOKIE) or "",
+            websocket.client.host if websocket.client else None,
+        )
+        check = (store, listener.cookie, listener.address, case_id)
+        if await run_in_threadpool(authorised, *check) is None:
+            await websocket.close(code=POLICY_VIOLATION)
             return
         await websocket.accept()
-        hub.sockets[case_id].add(websocket)
+        hub.listeners[case_id].add(listener)
         try:
             while True:
-                data = await websocket.receive_json()
-                text = str(data.get("text", "")) if isinstance(data, dict) else ""
+                text = _chat_text(await websocket.receive_text())
+                allowed = await run_in_threadpool(authorised, *check)
+                if allowed is None:
+                    await websocket.close(code=POLICY_VIOLATION)
+                    return
+                caller, case = allowed
                 try:
-                    sent = await run_in_threadpool(service.post_message, caller, case, text, now())
-                except service.CaseError as exc:
+                    sent = await run_in_threadpool(
+                        service.post_message, caller, case=case, text=text, now=now()
+                    )
+                except (service.CaseError, FhirError) as exc:
                     await websocket.send_json({"error": str(exc)})
                     continue
                 await hub.broadcast(case_id, chat_item(sent))
-        except (WebSocketDisconnect, asyncio.CancelledError):
+        except (WebSocketDisconnect, RuntimeError, asyncio.CancelledError):
             pass
         finally:
-            hub.sockets[case_id].discard(websocket)
+            hub.listeners[case_id].discard(listener)
 
     @router.get("/telehealth/referrals/new")
     def new_referral(request: Request, patient: str, case: str = "") -> Response:
@@ -398,6 +418,7 @@ def build_router(store: ResourceStore) -> APIRouter:
             "telehealth/new_referral.html",
             who,
             patient=person,
+            patient_name=full_name(person),
             case_id=case,
             facilities=_referral_targets(),
         )
@@ -419,7 +440,7 @@ def build_router(store: ResourceStore) -> APIRouter:
                     urgent=form.get("urgent") == "1", case_id=form.get("case") or None, now=now(),
                 )
             )  # fmt: skip
-        except (FhirError, *INPUT_ERRORS) as exc:
+        except (FhirError, service.CaseError) as exc:
             return refused(request, who, exc)
         return RedirectResponse(f"/telehealth/referrals/{case.id}", 303)
 
@@ -431,17 +452,13 @@ def build_router(store: ResourceStore) -> APIRouter:
         case = open_case_page(request, who, referral_id, "referral")
         if not isinstance(case, Case):
             return case
-        place = who.principal.place
-        receiving = who.principal.is_admin or (
-            place.kind == "facility" and place.code == case.performer
-        )
         return page(
             request,
             "telehealth/referral.html",
             who,
             ref=_referral_view(case),
             person_name=patient_names(who.caller, {case.patient_id}).get(case.patient_id, ""),
-            receiving=receiving,
+            receiving=referrals.at_receiving_site(who.principal, case),
             outcomes=referrals.OUTCOMES,
         )
 
@@ -458,17 +475,17 @@ def build_router(store: ResourceStore) -> APIRouter:
             return case
         try:
             if action == "receive":
-                await run_in_threadpool(referrals.receive, who.caller, case, now())
+                await run_in_threadpool(lambda: referrals.receive(who.caller, case=case, now=now()))
             elif action == "outcome":
                 await run_in_threadpool(
                     lambda: referrals.record_outcome(
-                        who.caller, case, outcome=form.get("outcome", ""),
+                        who.caller, case=case, outcome=form.get("outcome", ""),
                         advice=form.get("advice", ""), now=now(),
                     )
                 )  # fmt: skip
             else:
                 return message(request, who, 404, "not_found")
-        except (FhirError, *INPUT_ERRORS) as exc:
+        except (FhirError, service.CaseError) as exc:
             return refused(request, who, exc)
         return RedirectResponse(f"/telehealth/referrals/{referral_id}", 303)
 
@@ -491,6 +508,15 @@ def build_router(store: ResourceStore) -> APIRouter:
     return router
 
 
+def _chat_text(raw: str) -> str:
+    """The text of a chat frame, {"text": "..."}; "" for anything else (then a field error)."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return ""
+    return str(data.get("text", "")) if isinstance(data, dict) else ""
+
+
 def _attachment(caller: Caller, ref: str) -> dict:
     """An attached resource as the caller may see it (audited), or its bare reference."""
     resource_type, _, resource_id = ref.partition("/")
@@ -505,8 +531,3 @@ def _referral_targets() -> list:
     hospitals = [f for f in facilities() if f.kind != "commune_station"]
     central = {f.id for f in central_hospitals()}
     return sorted(hospitals, key=lambda f: (f.id not in central, f.province_code, f.name))
-
-
-async def _multi(request: Request) -> list[tuple[str, str]]:
-    """Every field of a posted form, repeated names included."""
-    return parse_qsl((await request.body()).decode(errors="replace"))

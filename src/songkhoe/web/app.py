@@ -15,6 +15,7 @@ from songkhoe.fhir import api as fhir_api
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.imaging import views as imaging_views
 from songkhoe.ncd import api as ncd_api
+from songkhoe.prescribing import views as prescribing_views
 from songkhoe.surveillance import views as surveillance_views
 from songkhoe.telehealth import views as telehealth_views
 from songkhoe.web import views
@@ -43,6 +44,7 @@ def create_app(*, store: ResourceStore) -> FastAPI:
     app.include_router(ncd_api.build_router(store))
     app.include_router(imaging_views.build_router(store))
     app.include_router(telehealth_views.build_router(store))
+    app.include_router(prescribing_views.build_router(store))
     app.include_router(surveillance_views.build_router(store))
     app.include_router(chatbot_views.build_router(store))
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), "static")

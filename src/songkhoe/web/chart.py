@@ -1,24 +1,28 @@
 """A person's chart: what the record page shows besides the summary. Blood-pressure and glucose
 trends (SVG), the latest measurements, the WHO CVD RiskAssessment with the inputs it was
-computed from (its `basis`), and the history of visits and calls. Everything is read with the
-viewer's access restriction and audited once, as one search."""
+computed from (its `basis`), and the history of visits and calls. Everything is read in one
+query (the resources whose `subject` is the person, through the reference index), kept if the
+viewer may see it, and audited once, as one search."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from markupsafe import Markup
+from sqlalchemy import Connection, and_, select
 
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.policy import patients_referenced
-from songkhoe.fhir import search as fhir_search
-from songkhoe.fhir.search import parse_query
+from songkhoe.db.tables import idx_reference, resource
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.ncd.scores import bp_grade
 from songkhoe.terminology import loinc
 from songkhoe.web import svg
 from songkhoe.web.i18n import register
+from songkhoe.web.worklist_views import WORKLIST_SYSTEM
 
 VIETNAM = timezone(timedelta(hours=7))
+PLAIN_TYPES = ("Observation", "Encounter", "RiskAssessment", "Condition", "MedicationRequest")
+CHART_TYPES = (*PLAIN_TYPES, "Communication")
 MEASURES = (
     loinc.BODY_WEIGHT,
     loinc.BODY_HEIGHT,
@@ -121,42 +125,76 @@ class Chart:
     found: list[dict] = field(default_factory=list)
 
 
-def _search(conn, caller: Caller, resource_type: str, items: list[tuple[str, str]]) -> list[dict]:
-    """A search about one person the caller may see. The access rule is applied to what is
-    found rather than in SQL: a resource naming only that person is visible; one naming others
-    too is kept only if the caller may see all of them (`Access.can_see`, the rule of the SQL
-    restriction), which spares the restriction's subquery on every search of the chart."""
-    subject = dict(items)["subject"].removeprefix("Patient/")
-    found = [r for _, r in fhir_search.page(conn, resource_type, parse_query(resource_type, items))]
-    return [
-        r for r in found
-        if patients_referenced(r) <= {subject} or caller.access.can_see(conn, r)
-    ]  # fmt: skip
+def moment(value: str) -> datetime:
+    """A FHIR date or dateTime as an aware UTC datetime (a bare date: its UTC midnight), to
+    order resources whatever offset their times carry."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def about(conn: Connection, caller: Caller, patient_id: str) -> dict[str, list[dict]]:
+    """The live resources of `CHART_TYPES` whose subject is the person, by type, that the caller
+    may see: one query over the reference index instead of a search per type. Communications
+    are the calls and visits of the NCD worklists only. The access rule is applied to what is
+    found rather than in SQL: a resource of a type without rules of its own that names only
+    this person is visible (the caller may see the person, as `open_record` checked); any other
+    is kept only if `Access.can_see` it (the rule of the SQL restriction, with the telehealth
+    consultations' own rule for Communications)."""
+    subject = idx_reference
+    query = (
+        select(resource.c.res_type, resource.c.content)
+        .join(
+            subject,
+            and_(subject.c.res_type == resource.c.res_type, subject.c.res_id == resource.c.res_id),
+        )
+        .where(
+            subject.c.target_id == patient_id,
+            subject.c.target_type == "Patient",
+            subject.c.param == "subject",
+            subject.c.res_type.in_(CHART_TYPES),
+            resource.c.is_current,
+            ~resource.c.deleted,
+        )
+    )
+    found: dict[str, dict[str, dict]] = {t: {} for t in CHART_TYPES}
+    for res_type, content in conn.execute(query):
+        if res_type == "Communication" and not _worklist_contact(content):
+            continue
+        plain = res_type in PLAIN_TYPES and patients_referenced(content) <= {patient_id}
+        if plain or caller.access.can_see(conn, content):
+            found[res_type][content["id"]] = content
+    return {t: list(by_id.values()) for t, by_id in found.items()}
+
+
+def _worklist_contact(com: dict) -> bool:
+    return any(
+        c.get("system") == WORKLIST_SYSTEM
+        for cat in com.get("category", [])
+        for c in cat.get("coding", [])
+    )
 
 
 def load(store: ResourceStore, caller: Caller, patient_id: str, t) -> Chart:
     """The chart of a person the caller may see (checked by the caller, e.g. `open_record`);
     the caller audits `found` as one search."""
-    subject = ("subject", f"Patient/{patient_id}")
     with store.engine.connect() as conn:
-        observations = _search(
-            conn, caller, "Observation", [subject, ("_sort", "date"), ("_count", "1000")]
-        )
-        encounters = _search(
-            conn, caller, "Encounter", [subject, ("_sort", "-date"), ("_count", "100")]
-        )
-        risks = _search(conn, caller, "RiskAssessment", [subject, ("_count", "10")])
-        contacts = _search(conn, caller, "Communication", [subject, ("_count", "100")])
-        history = _search(conn, caller, "Condition", [subject, ("_count", "100")])
-        history += _search(conn, caller, "MedicationRequest", [subject, ("_count", "100")])
-    found = observations + encounters + risks + contacts
-    by_code: dict[str, list[dict]] = {}
-    for obs in observations:
-        by_code.setdefault(code_of(obs), []).append(obs)
+        record = about(conn, caller, patient_id)
 
     def when(obs: dict) -> date:
         return local_day(obs.get("effectiveDateTime") or obs["meta"]["lastUpdated"])
 
+    def observed(obs: dict) -> tuple[datetime, str]:
+        return moment(obs.get("effectiveDateTime") or obs["meta"]["lastUpdated"]), obs["id"]
+
+    observations = sorted(record["Observation"], key=observed)
+    encounters = record["Encounter"]
+    risks = sorted(record["RiskAssessment"], key=lambda r: r.get("occurrenceDateTime") or "")
+    contacts = record["Communication"]
+    history = record["Condition"] + record["MedicationRequest"]
+    found = observations + encounters + risks + contacts
+    by_code: dict[str, list[dict]] = {}
+    for obs in observations:
+        by_code.setdefault(code_of(obs), []).append(obs)
     pressures = [(when(o), components(o)) for o in by_code.get(loinc.BP_PANEL.code, [])]
     pressures = [(d, c) for d, c in pressures if len(c) == 2]
     bp_chart = svg.trend(
@@ -197,7 +235,7 @@ def load(store: ResourceStore, caller: Caller, patient_id: str, t) -> Chart:
     if pressures:
         last = pressures[-1][1]
         grade = str(bp_grade([last[loinc.SYSTOLIC_BP.code]], [last[loinc.DIASTOLIC_BP.code]])[0])
-    risk = risks[0] if risks else None
+    risk = risks[-1] if risks else None
     everything = {f"{r['resourceType']}/{r['id']}": r for r in found + history}
     basis = []
     for ref in (risk or {}).get("basis", []):

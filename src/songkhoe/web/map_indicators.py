@@ -7,9 +7,10 @@ communes for the national map) and a period (`YYYY-MM` for monthly indicators, `
 weeks for weekly ones) and returns {area code: value or None (no data)}. The surveillance domain
 registers the weekly incidence of notifiable diseases here (period "week").
 
-The NCD indicators are registered below, computed over the NCD projections with the definitions
-of `songkhoe.ncd.indicators` (Simple.org) and results cached per (indicator, areas, period,
-projections' moment): a refresh changes the moment, so nothing stale is served.
+The NCD indicators are registered below, counted per commune in SQL over the NCD projections with
+the definitions of `songkhoe.ncd.indicators` (Simple.org; `area_counts`), and cached per
+(indicator, areas, period, projections' moment): a refresh changes the moment, so nothing stale
+is served.
 """
 
 from collections import OrderedDict
@@ -20,10 +21,8 @@ from datetime import UTC, date, datetime
 import numpy as np
 from sqlalchemy import Engine
 
-from songkhoe.db.tables import ncd_risk
 from songkhoe.ncd import indicators as ncd
 from songkhoe.ncd import projections as proj
-from songkhoe.ncd.worklists import HIGH_RISK_BANDS
 from songkhoe.web.i18n import register as register_text
 
 Areas = Mapping[str, Sequence[str]]
@@ -87,93 +86,43 @@ def projections_month(engine: Engine) -> str:
     )
 
 
-_COHORTS: OrderedDict[tuple, ncd.Cohort] = OrderedDict()
+def _counted(rate: str) -> Callable[[Engine, Areas, str], dict[str, float | None]]:
+    """The percentage of a rate of `songkhoe.ncd.indicators.AREA_RATES` in each area: its
+    communes' numerators over their denominators, counted in SQL."""
 
-
-def _cohort(conn, codes: tuple[str, ...]) -> ncd.Cohort:
-    """The projection arrays of these communes, shared by the NCD indicators until the next
-    refresh (at most two sets kept: a province's communes and the whole country)."""
-    key = (codes, proj.refreshed_as_of(conn))
-    if key not in _COHORTS:
-        _COHORTS[key] = ncd.load(conn, list(codes))
-        while len(_COHORTS) > 2:
-            _COHORTS.popitem(last=False)
-    _COHORTS.move_to_end(key)
-    return _COHORTS[key]
-
-
-def _grouped(
-    areas: Areas, month: str, rate: Callable[[ncd.Cohort, int], tuple[np.ndarray, np.ndarray]]
-) -> Callable[[Engine], dict[str, float | None]]:
-    def run(engine: Engine) -> dict[str, float | None]:
-        codes = [c for cs in areas.values() for c in cs]
-        area_of = {c: a for a, cs in areas.items() for c in cs}
-        keys = list(areas)
-        slot = {a: i for i, a in enumerate(keys)}
-        with engine.connect() as conn:
-            cohort = _cohort(conn, tuple(codes))
-            numerator, denominator = rate(cohort, ncd.parse_month(month), conn)
-        group = np.array([slot[area_of[c]] for c in cohort.people.communes], dtype=np.int64)
-        person_group = group[cohort.people.commune]
-        num = np.bincount(person_group[numerator], minlength=len(keys))
-        den = np.bincount(person_group[denominator], minlength=len(keys))
-        return {
-            a: (round(100 * float(num[i]) / float(den[i]), 1) if den[i] else None)
-            for a, i in slot.items()
-        }
-
-    return run
-
-
-def _states(numerator: str, denominator: str):
-    def rate(cohort: ncd.Cohort, month: int, _conn) -> tuple[np.ndarray, np.ndarray]:
-        states = ncd.person_states(cohort, month)
-        return states[numerator], states[denominator]
-
-    return rate
-
-
-def _high_risk(cohort: ncd.Cohort, month: int, conn) -> tuple[np.ndarray, np.ndarray]:
-    """Among living people with a WHO CVD risk assessed by the end of the month, those whose
-    latest band is >= 20%."""
-    rows = cohort.people.read(conn, ncd_risk, "band", "assessed_at")
-    keep = proj.local_month(rows["assessed_at"]) <= month
-    n = cohort.people.key.size
-    latest = proj.last_per_person(rows["person"][keep], rows["assessed_at"][keep], n)
-    band = proj.take(rows["band"][keep], latest, "")
-    alive = ~cohort.people.deceased
-    assessed = alive & (latest >= 0)
-    return assessed & np.isin(band, HIGH_RISK_BANDS), assessed
-
-
-def _cached(key: str, rate) -> Callable[[Engine, Areas, str], dict[str, float | None]]:
     def compute(engine: Engine, areas: Areas, month: str) -> dict[str, float | None]:
         ncd.parse_month(month)
         with engine.connect() as conn:
             as_of = proj.refreshed_as_of(conn)
-        cache_key = (key, tuple((a, tuple(c)) for a, c in areas.items()), month, as_of)
-        if cache_key not in _CACHE:
-            _CACHE[cache_key] = _grouped(areas, month, rate)(engine)
-            while len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
+            cache_key = (rate, tuple((a, tuple(c)) for a, c in areas.items()), month, as_of)
+            if cache_key not in _CACHE:
+                codes = [c for cs in areas.values() for c in cs]
+                counts = ncd.area_counts(conn, codes, month, rate)
+                _CACHE[cache_key] = {a: _percent(counts, cs) for a, cs in areas.items()}
+                while len(_CACHE) > _CACHE_SIZE:
+                    _CACHE.popitem(last=False)
         _CACHE.move_to_end(cache_key)
         return _CACHE[cache_key]
 
     return compute
 
 
+def _percent(counts: Mapping[str, tuple[int, int]], communes: Sequence[str]) -> float | None:
+    numerator = sum(counts.get(c, (0, 0))[0] for c in communes)
+    denominator = sum(counts.get(c, (0, 0))[1] for c in communes)
+    return round(100 * numerator / denominator, 1) if denominator else None
+
+
 for _order, (_key, _rate) in enumerate(
     (
-        ("htn_prevalence", _states("htn_registered", "adults")),
-        ("bp_control", _states("htn_controlled", "htn_denominator")),
-        ("checkup_coverage", _states("checkup_12m", "adults")),
-        ("high_cvd_risk", _high_risk),
+        ("htn_prevalence", "htn_prevalence"),
+        ("bp_control", "htn_control"),
+        ("checkup_coverage", "checkup_coverage"),
+        ("high_cvd_risk", "high_cvd_risk"),
     )
 ):
     register(
-        MapIndicator(
-            _key, f"map_{_key}", "%", "month", _cached(_key, _rate), projections_month, order=_order
-        )
+        MapIndicator(_key, f"map_{_key}", "%", "month", _counted(_rate), projections_month, _order)
     )
 
 

@@ -22,7 +22,7 @@ from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.search import parse_query
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.fhir.systems import BASE
-from songkhoe.ncd.worklists import FOLLOW_UP_DAYS, KINDS, worklist
+from songkhoe.ncd.worklists import FOLLOW_UP_DAYS, KINDS, name_entries, worklist
 from songkhoe.places.catalog import UnknownPlace, commune
 from songkhoe.web.forms import Field, validate
 from songkhoe.web.i18n import language, register, translator
@@ -31,6 +31,7 @@ from songkhoe.web.pages import Viewer, checked_form, message, page, register_nav
 WORKLIST_SYSTEM = f"{BASE}/CodeSystem/ncd-worklist"
 MODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode"
 MODES = {"call": "PHONE", "visit": "FACE"}
+PAGE = 50  # entries per page
 
 register(
     {
@@ -116,23 +117,32 @@ def recent_contacts(store: ResourceStore, who: Viewer, kind: str) -> dict[str, s
     return latest
 
 
-def load_list(store: ResourceStore, who: Viewer, kind: str, code: str) -> tuple[list, str | None]:
-    """The entries of a list (audited), each with `contacted` (a day or None), contacted last."""
-    entries, as_of = worklist(store.engine, kind=kind, commune_code=code, now=_now())
-    people = [{"resourceType": "Patient", "id": e["patient_id"]} for e in entries]
-    who.caller.audit_found("search-type", people, f"ncd/worklists/{kind}?commune={code}")
+def load_list(
+    store: ResourceStore, who: Viewer, kind: str, code: str, first: int
+) -> tuple[list, int, str | None]:
+    """The page of a list that starts at entry `first` (`PAGE` entries, named and audited),
+    the number of entries, and the projections' moment. Each entry has `contacted` (a day or
+    None); the contacted come last."""
+    entries, as_of = worklist(store.engine, kind=kind, commune_code=code, now=_now(), named=False)
     contacts = recent_contacts(store, who, kind) if entries else {}
     for e in entries:
         e["contacted"] = contacts.get(e["patient_id"])
     entries.sort(key=lambda e: e["contacted"] is not None)
-    return entries, as_of
+    shown = entries[first : first + PAGE]
+    with store.engine.connect() as conn:
+        name_entries(conn, shown)
+    people = [{"resourceType": "Patient", "id": e["patient_id"]} for e in shown]
+    who.caller.audit_found(
+        "search-type", people, f"ncd/worklists/{kind}?commune={code}&first={first}"
+    )
+    return shown, len(entries), as_of
 
 
 def counts(store: ResourceStore, who: Viewer, code: str) -> list[tuple[str, int]]:
     """(kind, number of people) of every list of a commune (audited)."""
     out, everyone = [], []
     for kind in KINDS:
-        entries, _ = worklist(store.engine, kind=kind, commune_code=code, now=_now())
+        entries, _ = worklist(store.engine, kind=kind, commune_code=code, now=_now(), named=False)
         everyone += [{"resourceType": "Patient", "id": e["patient_id"]} for e in entries]
         out.append((kind, len(entries)))
     who.caller.audit_found("search-type", everyone, f"ncd/worklists?commune={code}")
@@ -180,9 +190,9 @@ def build_router(store: ResourceStore) -> APIRouter:
         )
 
     def list_page(request, who, kind, code, errors=None, failed=None, status=200) -> Response:
-        entries, as_of = load_list(store, who, kind, code)
         first = request.query_params.get("first", "0")
         first = int(first) if first.isdigit() else 0
+        entries, total, as_of = load_list(store, who, kind, code, first)
         return page(
             request,
             "worklist.html",
@@ -191,8 +201,10 @@ def build_router(store: ResourceStore) -> APIRouter:
             kind=kind,
             code=code,
             first=first,
+            page_size=PAGE,
             area_name=commune(code).full_name,
             entries=entries,
+            total=total,
             as_of=as_of,
             fields=contact_fields(),
             errors=errors or {},

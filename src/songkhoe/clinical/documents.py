@@ -1,14 +1,60 @@
 """Printable documents (referral letters, prescriptions) as PDF, with fpdf2 and the Be Vietnam
 Pro font (SIL OFL 1.1, shipped by the `fontpkg-be-vietnam-pro` package) embedded as a subset, so
-Vietnamese text prints and stays extractable wherever the PDF is opened."""
+Vietnamese text prints and stays extractable wherever the PDF is opened; and what they say about
+the person and the facility that issues them."""
 
 from dataclasses import dataclass, field
 
 from fontpkg_be_vietnam_pro import ROOT
 from fpdf import FPDF, FontFace
 
+from songkhoe.auth.models import Principal
+from songkhoe.clinical.staff import facility_of
+from songkhoe.fhir.systems import BHYT
+from songkhoe.places.catalog import UnknownPlace
+from songkhoe.places.facilities import facility
+from songkhoe.web.identity import full_name
+
 FONT = "BeVietnamPro"
 FONT_FILES = {"": "BeVietnamPro-Regular.ttf", "B": "BeVietnamPro-Bold.ttf"}
+SEX_VI = {"male": "Nam", "female": "Nữ"}
+
+
+def facility_name(facility_id: str) -> str:
+    """The facility's name, or its id when the places catalogue does not know it."""
+    try:
+        return facility(facility_id).name
+    except UnknownPlace:
+        return facility_id
+
+
+def issuing_facility(principal: Principal, patient: dict) -> str:
+    """The facility a referral or a prescription is issued from: the clinician's facility or
+    commune station, else (a province or national account) the person's station."""
+    return facility_of(principal) or (
+        (patient.get("managingOrganization") or {})
+        .get("reference", "")
+        .removeprefix("Organization/")
+    )
+
+
+def address_text(patient: dict) -> str:
+    """The first address on one line: street lines, commune, province."""
+    address = (patient.get("address") or [{}])[0]
+    parts = [*address.get("line", []), address.get("city"), address.get("state")]
+    return ", ".join(part for part in parts if part)
+
+
+def person_facts(patient: dict) -> list[tuple[str, str]]:
+    """Name, birth date, sex, insurance card and address of a Patient, for printed documents."""
+    card = next((i["value"] for i in patient.get("identifier", []) if i.get("system") == BHYT), "")
+    return [
+        ("Họ và tên", full_name(patient)),
+        ("Ngày sinh", patient.get("birthDate", "")),
+        ("Giới tính", SEX_VI.get(patient.get("gender", ""), "Không rõ")),
+        ("Số thẻ BHYT", card),
+        ("Địa chỉ", address_text(patient)),
+    ]
 
 
 @dataclass

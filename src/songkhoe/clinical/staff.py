@@ -6,6 +6,7 @@ from songkhoe.auth.audit import USER_SYSTEM
 from songkhoe.auth.models import Principal
 from songkhoe.auth.service import user_principal
 from songkhoe.fhir.store import ResourceNotFound, ResourceStore, VersionConflict
+from songkhoe.places.facilities import commune_station_id
 
 
 def practitioner_ref(store: ResourceStore, principal: Principal) -> dict:
@@ -45,3 +46,14 @@ def user_of(reference: dict | None) -> str | None:
     """The account id behind a Practitioner reference."""
     ref = (reference or {}).get("reference", "")
     return ref.removeprefix("Practitioner/") if ref.startswith("Practitioner/") else None
+
+
+def facility_of(principal: Principal) -> str | None:
+    """The facility (Organization id) a health worker works at: their facility, or the health
+    station of their commune; None for a province or the whole country."""
+    place = principal.place
+    if place.kind == "facility":
+        return place.code
+    if place.kind == "commune":
+        return commune_station_id(place.code)
+    return None
