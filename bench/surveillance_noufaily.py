@@ -11,14 +11,15 @@
            (unit,date,count,population: one row per commune and week).
 The port's upper bounds and alarms are checked against R's on the sample. Goal: port >= 50x R.
 Both run on one core (the port with OPENBLAS_NUM_THREADS=1 unless set otherwise); times are
-wall-clock, so run it on an otherwise idle machine.
+wall-clock (and CPU) seconds of the fastest of --repeat runs of each, so run it on an otherwise
+idle machine: on a busy one the CPU figures are the steadier.
 
 Synthetic data (seeded): dengue-like weekly counts for 3,321 communes over 6 years + 1 week;
 commune populations log-normal (median 25,000), a log-normal commune risk (many communes with
 almost no cases), a yearly epidemic factor, seasonality peaking in September-October, negative
 binomial noise and a few outbreaks.
 
-    python bench/surveillance_noufaily.py [--communes 3321] [--r-sample 40]
+    python bench/surveillance_noufaily.py [--communes 3321] [--r-sample 40] [--repeat 3]
 """
 
 import os
@@ -57,12 +58,17 @@ n_eval <- as.integer(args[3])
 con <- list(range = (nrow(obs) - n_eval + 1):nrow(obs), noPeriods = 10, b = 4, w = 3,
             weightsThreshold = 2.58, pastWeeksNotIncluded = 26, pThresholdTrend = 1,
             thresholdMethod = "nbPlugin", alpha = 0.1)
-times <- system.time(r <- suppressWarnings(farringtonFlexible(x, con)))
+best <- c(Inf, Inf)
+for (i in seq_len(as.integer(args[4]))) {
+  times <- system.time(r <- suppressWarnings(farringtonFlexible(x, con)))
+  cpu <- times[["user.self"]] + times[["sys.self"]]
+  if (times[["elapsed"]] < best[1]) best <- c(times[["elapsed"]], cpu)
+}
 ub <- upperbound(r)
 al <- alarms(r)
 write.csv(data.frame(ub = sprintf("%.17g", as.vector(ub)), alarm = as.vector(al)), args[2],
           row.names = FALSE, quote = FALSE)
-cat(times[["elapsed"]], times[["user.self"]] + times[["sys.self"]], "\n")
+cat(best, "\n")
 """
 
 
@@ -118,15 +124,15 @@ def r_available() -> str | None:
 
 
 def run_r(
-    series: WeeklySeries, sample: int, folder: Path
+    series: WeeklySeries, sample: int, folder: Path, repeat: int
 ) -> tuple[tuple[float, float], np.ndarray, np.ndarray]:
-    """R's wall and CPU time (s) on the first `sample` series, and its upper bounds and alarms
-    (sample, 52)."""
+    """R's wall and CPU time (s; the fastest of `repeat` runs) on the first `sample` series, and
+    its upper bounds and alarms (sample, 52)."""
     data, out, program = folder / "sample.csv", folder / "r_out.csv", folder / "bench.R"
     write_csv(series, data, sample)
     program.write_text(R_PROGRAM)
     done = subprocess.run(
-        ["Rscript", str(program), str(data), str(out), str(N_EVAL)],
+        ["Rscript", str(program), str(data), str(out), str(N_EVAL), str(repeat)],
         capture_output=True,
         text=True,
         check=True,
@@ -144,6 +150,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--communes", type=int, default=COMMUNES)
     parser.add_argument("--r-sample", type=int, default=40)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each; the fastest counts")
     args = parser.parse_args()
     series = synthetic_dengue(args.communes)
     n_series, n_weeks = series.counts.shape
@@ -153,9 +160,11 @@ def main() -> None:
         f"{zero:.0%} of the evaluated commune-weeks have no case)"
     )
 
-    started, cpu_started = time.perf_counter(), time.process_time()
-    result = detect(series, "noufaily", first=n_weeks - N_EVAL)
-    port = time.perf_counter() - started, time.process_time() - cpu_started
+    port = (float("inf"), float("inf"))
+    for _ in range(args.repeat):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        result = detect(series, "noufaily", first=n_weeks - N_EVAL)
+        port = min(port, (time.perf_counter() - started, time.process_time() - cpu_started))
     alarms = int((result.alarm == 1).sum())
     print(
         f"port        {port[0]:10.2f} s wall {port[1]:10.2f} s CPU  ({n_series:,} series x "
@@ -181,7 +190,7 @@ def main() -> None:
             print(f"R           not run: {missing}; the port's time only")
             return
         sample = min(args.r_sample, n_series)
-        r_seconds, r_ub, r_alarm = run_r(series, sample, folder)
+        r_seconds, r_ub, r_alarm = run_r(series, sample, folder, args.repeat)
     np.testing.assert_allclose(result.upperbound[:sample], r_ub, rtol=1e-6, equal_nan=True)
     differing = int((result.alarm[:sample] != r_alarm).sum())
     r_scaled = [t * n_series / sample for t in r_seconds]
