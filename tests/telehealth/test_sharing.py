@@ -76,6 +76,31 @@ def test_fhir_shows_a_consultation_to_its_participants_only(world):
     assert fhir_client(world, "bs.tinh").get("/fhir/Patient/lan").status_code == 200
 
 
+def test_nobody_outside_a_consultation_adds_to_it_through_fhir(world):
+    """bs.tinh sees Lan's record but takes no part in case A: no message, no task on it."""
+    first, _ = answered_pair(world)
+    token = issue_token(world.store.engine, scopes="user/*.*", expires_in=timedelta(hours=1),
+                        user_id=world.ids["bs.tinh"])  # fmt: skip
+    client = TestClient(create_app(store=world.store))
+    client.headers["Authorization"] = f"Bearer {token}"
+    about_lan = {"subject": {"reference": "Patient/lan"}}
+    message = {"resourceType": "Communication", "status": "completed", **about_lan,
+               "basedOn": [{"reference": f"ServiceRequest/{first.id}"}],
+               "payload": [{"contentString": "Tôi xin nhận ca này"}]}  # fmt: skip
+    task = {"resourceType": "Task", "status": "requested", "intent": "order", "for":
+            about_lan["subject"], "focus": {"reference": f"ServiceRequest/{first.id}"}}  # fmt: skip
+    client.headers["Content-Type"] = "application/fhir+json"
+    for resource in (message, task):
+        answer = client.post(f"/fhir/{resource['resourceType']}", json=resource)
+        assert answer.status_code == 403, answer.text
+        assert "consultation you do not take part in" in answer.text
+    plain = {k: v for k, v in message.items() if k != "basedOn"}  # outside any consultation
+    assert client.post("/fhir/Communication", json=plain).status_code == 201
+    mine = world.caller("yta.xa")  # the requester may add to her own case
+    with world.store.engine.connect() as conn:
+        assert mine.access.joins_consultations(conn, message)
+
+
 def test_the_chart_shows_the_advice_of_the_cases_the_viewer_may_open(world):
     answered_pair(world)
 

@@ -67,6 +67,14 @@ class AccessGuard:
                 raise FhirError.single(
                     403, "forbidden", f"{resource_type} refers to a person outside your place"
                 )
+            if resource_type in ("Communication", "Task") and not access.joins_consultations(
+                conn, content
+            ):
+                raise FhirError.single(
+                    403,
+                    "forbidden",
+                    f"{resource_type} is attached to a consultation you do not take part in",
+                )
         self._note(resource_type, resource_id, people)
 
     def _note(self, resource_type: str, resource_id: str, people: set[str]) -> None:

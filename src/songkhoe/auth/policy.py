@@ -302,6 +302,25 @@ class Access:
             return _holds(conn, self._owns_or_requested("Task", res_id))
         return True
 
+    def joins_consultations(self, conn: Connection, content: dict) -> bool:
+        """Whether every consultation this resource would attach to (a Communication's basedOn, a
+        Task's focus or basedOn) is one the principal takes part in: a write may not add a
+        message or a task to someone else's consultation."""
+        if self.unrestricted:
+            return True
+        refs = [*content.get("basedOn", [])]
+        if content.get("resourceType") == "Task" and content.get("focus"):
+            refs.append(content["focus"])
+        requests = {
+            ref.removeprefix("ServiceRequest/")
+            for ref in (r.get("reference", "") for r in refs)
+            if ref.startswith("ServiceRequest/")
+        }
+        return all(
+            _holds(conn, or_(~_is_consultation(literal(r)), self._takes_part(literal(r))))
+            for r in requests
+        )
+
     def sees_all_types(self) -> bool:
         scopes = self.principal.scopes
         return any(s.resource_type == "*" and s.access in ("read", "*") for s in scopes)
