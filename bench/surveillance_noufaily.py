@@ -8,7 +8,8 @@
            scaled linearly to all communes (R loops over series and weeks, so it is linear);
            skipped, with a note, when Rscript or the package is missing;
     reader songkhoe.surveillance.series.read_series on the same counts written as CSV
-           (unit,date,count,population: one row per commune and week).
+           (unit,date,count,population: one row per commune and week), against the row-by-row
+           parse_rows (the reader's own fallback for files with a problem) in the same run.
 The port's upper bounds and alarms are checked against R's on the sample. Goal: port >= 50x R.
 Both run on one core (the port with OPENBLAS_NUM_THREADS=1 unless set otherwise); times are
 wall-clock (and CPU) seconds of the fastest of --repeat runs of each, so run it on an otherwise
@@ -39,7 +40,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from songkhoe.surveillance.detect import detect  # noqa: E402
-from songkhoe.surveillance.series import WeeklySeries, read_series  # noqa: E402
+from songkhoe.surveillance.series import WeeklySeries, parse_rows, read_series  # noqa: E402
 
 COMMUNES = 3321  # communes of Vietnam after the 2025 merger
 YEARS = 6
@@ -180,9 +181,15 @@ def main() -> None:
         read_seconds = time.perf_counter() - started
         assert np.array_equal(parsed.counts, series.counts)
         assert np.array_equal(parsed.population, series.population)
+        started = time.perf_counter()
+        with path.open(newline="") as handle:
+            row_by_row = parse_rows(list(csv.reader(handle)))
+        baseline = time.perf_counter() - started
+        assert np.array_equal(row_by_row.counts, parsed.counts)
         print(
             f"reader      {read_seconds:10.2f} s  ({n_series * n_weeks:,} rows, "
-            f"{path.stat().st_size / 1e6:.0f} MB)"
+            f"{path.stat().st_size / 1e6:.0f} MB; row by row with parse_rows {baseline:.2f} s, "
+            f"{baseline / read_seconds:.1f}x)"
         )
 
         missing = r_available()
