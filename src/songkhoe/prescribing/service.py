@@ -303,13 +303,11 @@ def load(caller: Caller, code: str) -> Prescription:
     return Prescription(code, patient_id, requests, issues)
 
 
-def prescriptions_of(caller: Caller, patient_id: str) -> list[str]:
-    """The codes of a person's prescriptions signed here, newest first."""
-    found = search(
-        caller,
-        "MedicationRequest",
-        [("subject", f"Patient/{patient_id}"), ("_sort", "-authoredon"), ("_count", "200")],
-    )
-    codes = [r["groupIdentifier"]["value"] for r in found
-             if r.get("groupIdentifier", {}).get("system") == PRESCRIPTION_CODE]  # fmt: skip
-    return list(dict.fromkeys(codes))
+def prescription_codes(requests: list[dict]) -> list[str]:
+    """The codes of the prescriptions signed here (their groupIdentifier) among these
+    MedicationRequests, newest first."""
+    signed = [
+        r for r in requests if r.get("groupIdentifier", {}).get("system") == PRESCRIPTION_CODE
+    ]
+    signed.sort(key=lambda r: r.get("authoredOn", ""), reverse=True)  # instants in UTC
+    return list(dict.fromkeys(r["groupIdentifier"]["value"] for r in signed))

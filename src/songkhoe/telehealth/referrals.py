@@ -183,27 +183,24 @@ def record_outcome(caller: Caller, *, case: Case, outcome: str, advice: str, now
     return Case(request, task)
 
 
-def referrals_for(caller: Caller, *, patient_id: str | None = None) -> list[Case]:
-    """Referrals the caller may open: to their facility, or sent by them, or, with a patient,
-    every referral of that person they may open; newest first."""
+def referrals_for(caller: Caller) -> list[Case]:
+    """Referrals the caller may open: to their facility, or sent by them; newest first (a
+    person's referrals, on their chart: songkhoe.telehealth.panel)."""
     base = [("code", f"{TASK_CODE}|referral"), ("_sort", "-_lastUpdated"), ("_count", "200")]
     place = caller.principal.place
-    if patient_id is not None:
-        tasks = search(caller, "Task", [("patient", f"Patient/{patient_id}"), *base])
-    else:
-        tasks = []
-        if place.kind == "facility":
-            tasks += search(caller, "Task", [("owner", f"Organization/{place.code}"), *base])
-        sent = search(
-            caller,
-            "ServiceRequest",
-            [("requester", f"Practitioner/{caller.principal.id}"),
-             ("category", f"{REFERRAL_CATEGORY['system']}|{REFERRAL_CATEGORY['code']}"),
-             ("_count", "200")],
-        )  # fmt: skip
-        if sent:
-            ids = ",".join(r["id"] for r in sent)
-            tasks += search(caller, "Task", [("_id", ids), *base])
+    tasks = []
+    if place.kind == "facility":
+        tasks += search(caller, "Task", [("owner", f"Organization/{place.code}"), *base])
+    sent = search(
+        caller,
+        "ServiceRequest",
+        [("requester", f"Practitioner/{caller.principal.id}"),
+         ("category", f"{REFERRAL_CATEGORY['system']}|{REFERRAL_CATEGORY['code']}"),
+         ("_count", "200")],
+    )  # fmt: skip
+    if sent:
+        ids = ",".join(r["id"] for r in sent)
+        tasks += search(caller, "Task", [("_id", ids), *base])
     return joined(caller, tasks)
 
 

@@ -349,32 +349,13 @@ def recommendation_of(message: dict) -> dict | None:
     return None
 
 
-def recommendations(caller: Caller, cases: list[Case]) -> list[dict]:
-    """The recommendations answering these cases (the ones the caller may open), newest first."""
-    if not cases:
-        return []
-    return search(
-        caller,
-        "Communication",
-        [
-            ("based-on", ",".join(f"ServiceRequest/{c.id}" for c in cases)),
-            ("category", f"{MESSAGE_CATEGORY}|recommendation"),
-            ("_sort", "-sent"),
-            ("_count", "200"),
-        ],
-    )
-
-
-def cases_for(caller: Caller, *, patient_id: str | None = None) -> list[Case]:
-    """Consultations the caller may open: assigned to them or opened by them, or, with a
-    patient, every case about that person that the caller may open; newest first."""
+def cases_for(caller: Caller) -> list[Case]:
+    """Consultations the caller may open: assigned to them or opened by them; newest first (a
+    person's cases, on their chart: songkhoe.telehealth.panel)."""
     me = f"Practitioner/{caller.principal.id}"
     base = [("code", f"{TASK_CODE}|consultation"), ("_sort", "-_lastUpdated"), ("_count", "200")]
-    if patient_id is not None:
-        tasks = search(caller, "Task", [("patient", f"Patient/{patient_id}"), *base])
-    else:
-        tasks = search(caller, "Task", [("owner", me), *base])
-        tasks += search(caller, "Task", [("requester", me), *base])
+    tasks = search(caller, "Task", [("owner", me), *base])
+    tasks += search(caller, "Task", [("requester", me), *base])
     return joined(caller, tasks)
 
 

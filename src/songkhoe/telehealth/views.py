@@ -30,8 +30,8 @@ from songkhoe.config import get_settings
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.places.facilities import central_hospitals, facilities
-from songkhoe.prescribing.service import may_prescribe, prescriptions_of
-from songkhoe.telehealth import referrals, service
+from songkhoe.prescribing.service import may_prescribe
+from songkhoe.telehealth import panel, referrals, service
 from songkhoe.telehealth import texts as _texts  # noqa: F401  (registers the interface text)
 from songkhoe.telehealth.escalation import is_overdue, start_escalation
 from songkhoe.telehealth.models import RECOMMENDED_ACTIONS, SPECIALTIES, URGENCIES, Case
@@ -139,15 +139,16 @@ def _case_view(caller: Caller, case: Case) -> dict:
 
 
 def chart_panel(store: ResourceStore, who: Viewer, patient_id: str) -> dict | None:
+    """The person's consultations, referrals, advice and prescriptions (one read, one
+    AuditEvent: songkhoe.telehealth.panel)."""
     caller = who.caller
-    consultations = service.cases_for(caller, patient_id=patient_id)
-    sent = referrals.referrals_for(caller, patient_id=patient_id)
+    shown = panel.read(caller, patient_id)
     return {
         "patient_id": patient_id,
-        "cases": [_case_view(caller, c) for c in consultations],
-        "referrals": [_referral_view(c) for c in sent],
-        "recommendations": [chat_item(m) for m in service.recommendations(caller, consultations)],
-        "prescriptions": prescriptions_of(caller, patient_id),
+        "cases": [_case_view(caller, c) for c in shown.consultations],
+        "referrals": [_referral_view(c) for c in shown.referrals],
+        "recommendations": [chat_item(m) for m in shown.recommendations],
+        "prescriptions": shown.prescriptions,
         "prescriber": may_prescribe(who.principal),
         "actions": RECOMMENDED_ACTIONS,
     }
