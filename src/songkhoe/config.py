@@ -19,6 +19,7 @@ class Settings:
     model_dir: Path  # installed imaging models (ONNX + manifest)
     imaging_model: str  # the model the imaging worker runs; "auto": the first installed
     imaging_worker: str  # "thread": the web app runs the imaging worker; "off": a separate one
+    imaging_max_file_mb: float  # the largest film file an upload takes (below max_body_mb)
     jitsi_url: str  # the Jitsi Meet server of telehealth video rooms; "": no video rooms
     escalation_interval_s: int  # how often the app escalates overdue consultations; 0: never
     chat_llm_url: str  # OpenAI-compatible API base (…/v1) that phrases chat answers; "": off
@@ -40,6 +41,7 @@ def get_settings() -> Settings:
         model_dir=Path(os.environ.get("SONGKHOE_MODEL_DIR", "./var/models")),
         imaging_model=os.environ.get("SONGKHOE_IMAGING_MODEL", "auto"),
         imaging_worker=os.environ.get("SONGKHOE_IMAGING_WORKER", "off"),
+        imaging_max_file_mb=float(os.environ.get("SONGKHOE_IMAGING_MAX_FILE_MB", "15")),
         jitsi_url=os.environ.get("SONGKHOE_JITSI_URL", ""),
         escalation_interval_s=int(os.environ.get("SONGKHOE_ESCALATION_INTERVAL_S", "300")),
         chat_llm_url=os.environ.get("SONGKHOE_CHAT_LLM_URL", ""),

@@ -113,3 +113,19 @@ def test_evaluate_reports_auc_sensitivity_specificity_and_calibration(
     )
     assert refused.exit_code == 2 and "row 3: label must be 0 or 1" in refused.output
     assert np.isfinite(report["brier"]) and 0 <= report["ece"] <= 1
+
+
+def test_a_model_name_cannot_leave_the_model_folder(tmp_path, monkeypatch, phantom_model):
+    models = tmp_path / "models"
+    monkeypatch.setenv("SONGKHOE_MODEL_DIR", str(models))
+    onnx = phantom_model.onnx_path
+    args = ["--onnx", str(onnx), "--sha256", phantom_model.onnx_sha256, "--labels", "Nodule"]
+    args += ["--input-size", "64", "--title", "t", "--source", "s", "--licence", "l"]
+    for name in ("../escaped", str(tmp_path / "absolute"), "Upper", ".hidden", "a" * 65):
+        refused = run("register", name, *args)
+        assert refused.exit_code == 2 and "name must be" in refused.output, (name, refused.output)
+    leftovers = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert leftovers in ([], ["models"]), leftovers
+    done = run("register", "hospital-cxr.v1_2", *args)
+    assert done.exit_code == 0, done.output
+    assert (models / "hospital-cxr.v1_2" / "model.onnx").is_file()

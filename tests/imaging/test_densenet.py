@@ -4,6 +4,7 @@ head, and ONNX Runtime against PyTorch eager on preprocessed films."""
 
 import sys
 import types
+import zipfile
 
 import numpy as np
 import pytest
@@ -15,7 +16,13 @@ from songkhoe.imaging.inference import Analyzer, scores_of
 from songkhoe.imaging.ingest import Film
 from songkhoe.imaging.install import install
 from songkhoe.imaging.networks import CamHead, DenseNet, densenet121
-from songkhoe.imaging.registry import ChecksumMismatch, file_sha256, is_installed, manifest_of
+from songkhoe.imaging.registry import (
+    ChecksumMismatch,
+    ModelError,
+    file_sha256,
+    is_installed,
+    manifest_of,
+)
 
 NAME = "densenet121-res224-all"
 TORCHVISION_DENSENET121_PARAMETERS = 7_978_856  # 3 input channels, 1000 classes
@@ -65,25 +72,68 @@ def test_install_without_a_known_hash_asks_for_one(tmp_path, net):
         install(NAME, model_dir=tmp_path / "models", source=weights)
 
 
+def pickle_as_torchxrayvision(net: DenseNet, target, monkeypatch, **attributes) -> None:
+    """torch.save a copy of `net` (with `attributes` set on it) whose classes are
+    TorchXRayVision's (torchxrayvision 1.x, models.py: DenseNet, _DenseBlock, _DenseLayer,
+    _Transition), gone again after saving."""
+    package = types.ModuleType("torchxrayvision")
+    models = types.ModuleType("torchxrayvision.models")
+    package.models = models
+    monkeypatch.setitem(sys.modules, "torchxrayvision", package)
+    monkeypatch.setitem(sys.modules, "torchxrayvision.models", models)
+    copy = densenet121(18)
+    copy.load_state_dict(net.state_dict())
+    for module in copy.modules():
+        cls = type(module)
+        if cls.__module__ == "songkhoe.imaging.networks":
+            if not hasattr(models, cls.__name__):
+                setattr(
+                    models,
+                    cls.__name__,
+                    type(cls.__name__, (cls,), {"__module__": models.__name__}),
+                )
+            module.__class__ = getattr(models, cls.__name__)
+    for name, value in attributes.items():
+        setattr(copy, name, value)
+    torch.save(copy, target)
+    monkeypatch.delitem(sys.modules, "torchxrayvision.models")
+    monkeypatch.delitem(sys.modules, "torchxrayvision")
+
+
+class Payload:
+    """Unpickling this runs `exec` of the code given: what a malicious weights file does."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def __reduce__(self):
+        return (exec, (self.code,))
+
+
+def test_a_weights_file_that_runs_code_is_refused_unrun(tmp_path, net, monkeypatch):
+    marker = tmp_path / "pwned"
+    code = f"open({str(marker)!r}, 'w').write('x')"
+    plain = tmp_path / "plain.pt"  # a state dict with a payload beside the tensors
+    torch.save({**net.state_dict(), "evil": Payload(code)}, plain)
+    model = tmp_path / "model.pt"  # TorchXRayVision's pickled model, a payload as an attribute
+    pickle_as_torchxrayvision(net, model, monkeypatch, evil=Payload(code))
+    for weights in (plain, model):
+        with pytest.raises(ModelError, match="not a PyTorch weights file"):
+            install(
+                NAME, model_dir=tmp_path / "models", source=weights, sha256=file_sha256(weights)
+            )
+        assert not marker.exists(), f"{weights.name}: its code ran"
+    assert not is_installed(NAME, tmp_path / "models")
+
+
 def test_pickled_model_onnx_matches_pytorch_eager(tmp_path, net, monkeypatch):
     """TorchXRayVision publishes whole pickled models of its own classes: a file like that (its
     classes gone after saving, as here) installs, and ONNX Runtime gives PyTorch's numbers."""
-    fake = types.ModuleType("torchxrayvision_like")
-    pickled_cls = type("DenseNet", (DenseNet,), {"__module__": "torchxrayvision_like"})
-    fake.DenseNet = pickled_cls
-    monkeypatch.setitem(sys.modules, "torchxrayvision_like", fake)
-    copy = pickled_cls(
-        **{
-            "growth_rate": 32,
-            "block_config": (6, 12, 24, 16),
-            "num_init_features": 64,
-            "num_classes": 18,
-        }
-    )
-    copy.load_state_dict(net.state_dict())
     weights = tmp_path / "xrv.pt"
-    torch.save(copy, weights)
-    monkeypatch.delitem(sys.modules, "torchxrayvision_like")
+    pickle_as_torchxrayvision(net, weights, monkeypatch)
+    with zipfile.ZipFile(weights) as archive:
+        pickled = archive.read(next(n for n in archive.namelist() if n.endswith("data.pkl")))
+    assert b"torchxrayvision.models" in pickled and b"songkhoe" not in pickled
 
     model_dir = tmp_path / "models"
     installed = install(NAME, model_dir=model_dir, source=weights, sha256=file_sha256(weights))

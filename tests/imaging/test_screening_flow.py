@@ -6,42 +6,34 @@ follow-up Task for the commune station; refusals for other communes' staff."""
 import io
 import re
 import time
+from datetime import timedelta
 
 import numpy as np
 import pydicom
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
-from songkhoe.auth.service import create_user
+from songkhoe.auth.service import create_user, issue_token, user_id_of
 from songkhoe.fhir.search import SearchRequest, page
 from songkhoe.fhir.validation import validate
-from songkhoe.imaging import phantom, worker
+from songkhoe.imaging import phantom, service, worker
 from songkhoe.imaging.heatmap import peak
 from songkhoe.imaging.inference import Analyzer
 from songkhoe.imaging.ingest import read_film
 from songkhoe.imaging.media import MediaFiles
+from songkhoe.imaging.resources import sha256_of
 from songkhoe.places.catalog import communes
 from songkhoe.web.app import create_app
 
+from ..web.conftest import PASSWORD, Town, csrf_of
+
 HOME, NEIGHBOUR = (c.code for c in communes("24")[:2])
-PASSWORD = "mật-khẩu-đủ-dài"
 IMAGING_TYPES = ("ImagingStudy", "Media", "Observation", "DiagnosticReport", "Task")
 
 
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html)[1]
-
-
 def logged_in(store, username: str) -> TestClient:
-    client = TestClient(create_app(store=store))
-    form = client.get("/login")
-    response = client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "csrf": csrf_of(form.text)},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303
-    return client
+    return Town(store, HOME, NEIGHBOUR).client(username)
 
 
 def everything(store, resource_type: str) -> list[dict]:
@@ -68,6 +60,7 @@ def clinic(store, imaging_env):
         ("bacsi", "doctor", "province:24"),
         ("yta", "commune_health_worker", f"commune:{HOME}"),
         ("khac", "commune_health_worker", f"commune:{NEIGHBOUR}"),
+        ("bacsi-hanoi", "doctor", "province:01"),
     ):
         create_user(
             store.engine,
@@ -259,6 +252,111 @@ def test_other_staff_see_only_what_their_place_allows(clinic, phantom_model, ima
     assert sent.status_code == 404 and len(everything(store, "ImagingStudy")) == 1
     forged = other.post(f"/imaging/studies/{study_id}/review", data={"csrf": "x"})
     assert forged.status_code == 403
+
+
+def test_a_review_needs_the_forms_csrf_token(clinic, phantom_model, imaging_env, make_png):
+    doctor = logged_in(clinic, "bacsi")
+    study_id = read_one(clinic, doctor, imaging_env, phantom_model, make_png)
+    for token in ("x", "", None):
+        data = {"decision": "reject", **({"csrf": token} if token is not None else {})}
+        forged = doctor.post(f"/imaging/studies/{study_id}/review", data=data)
+        assert forged.status_code == 403, token
+    assert clinic.read("DiagnosticReport", f"{study_id}-report")["status"] == "preliminary"
+
+
+def test_a_doctor_of_another_province_gets_nothing(clinic, phantom_model, imaging_env, make_dicom):
+    doctor = logged_in(clinic, "bacsi")
+    study_id = read_one(clinic, doctor, imaging_env, phantom_model, make_dicom)
+    assert doctor.get(f"/imaging/studies/{study_id}/export.dcm").status_code == 200
+    away = logged_in(clinic, "bacsi-hanoi")
+    assert away.get("/imaging").status_code == 200 and study_id not in away.get("/imaging").text
+    assert away.get(f"/imaging/studies/{study_id}").status_code == 404
+    for suffix in ("original", "film", "heatmap"):
+        assert away.get(f"/imaging/media/{study_id}-{suffix}").status_code == 404
+    assert away.get(f"/imaging/studies/{study_id}/export.dcm").status_code == 404
+    review = away.post(
+        f"/imaging/studies/{study_id}/review",
+        data={"csrf": csrf_of(away.get("/imaging").text), "decision": "reject"},
+    )
+    assert review.status_code == 404
+    assert clinic.read("DiagnosticReport", f"{study_id}-report")["status"] == "preliminary"
+
+
+def read_one(store, client, media_dir, model, encode, patient="hung", seed=5) -> str:
+    """Upload a phantom film for a person through the UI and let the AI worker read it."""
+    film = phantom.draw(1, height=128, seed=seed, positive_fraction=1.0).films[0]
+    answer = upload(client, patient, "a.dcm", encode(film), "application/octet-stream")
+    assert answer.status_code == 303, answer.text
+    worker.run_once(store, MediaFiles(media_dir), Analyzer(model))
+    return answer.headers["location"].removeprefix("/imaging/studies/")
+
+
+def test_a_media_written_through_fhir_cannot_fetch_another_persons_film(
+    clinic, phantom_model, imaging_env, make_png
+):
+    """Yến (yta) may write FHIR resources for Hùng; Dũng's film, in the neighbouring commune,
+    is not hers to see. Pointing her own Media at its SHA-256, or making a Media of her own
+    that names it, gets her nothing."""
+    store = clinic
+    khac = logged_in(store, "khac")
+    theirs = read_one(store, khac, imaging_env, phantom_model, make_png, patient="dung", seed=7)
+    nurse = logged_in(store, "yta")
+    mine = read_one(store, nurse, imaging_env, phantom_model, make_png)
+    their_film = store.read("Media", f"{theirs}-film")
+    secret = MediaFiles(imaging_env).get(sha256_of(their_film))
+    assert sha256_of(their_film) != sha256_of(store.read("Media", f"{mine}-film"))
+    assert nurse.get(f"/imaging/media/{mine}-film").status_code == 200
+    token = issue_token(
+        store.engine,
+        scopes="user/*.*",
+        expires_in=timedelta(hours=1),
+        user_id=user_id_of(store.engine, "yta"),
+    )
+    api = TestClient(create_app(store=store), headers={"Authorization": f"Bearer {token}"})
+    forged = {k: v for k, v in store.read("Media", f"{mine}-film").items() if k != "meta"}
+    forged["identifier"] = their_film["identifier"]
+    assert api.put(f"/fhir/Media/{mine}-film", json=forged).status_code == 200
+    made = {**forged, "id": f"cxr-{'0' * 32}-film"}
+    made["partOf"] = [{"reference": f"ImagingStudy/{mine}"}]
+    assert api.put(f"/fhir/Media/{made['id']}", json=made).status_code in (200, 201)
+    made_heatmap = {**forged, "id": f"{mine}-heatmap-2"}
+    assert api.put(f"/fhir/Media/{made_heatmap['id']}", json=made_heatmap).status_code in (200, 201)
+    for media_id in (f"{mine}-film", made["id"], made_heatmap["id"]):
+        answer = nurse.get(f"/imaging/media/{media_id}")
+        assert answer.status_code == 404 and answer.content != secret, media_id
+    assert nurse.get(f"/imaging/media/{mine}-original").status_code == 200, "the rest is served"
+
+
+def test_a_film_over_the_size_limit_is_refused_next_to_the_field(clinic, imaging_env, monkeypatch):
+    monkeypatch.setenv("SONGKHOE_IMAGING_MAX_FILE_MB", "0.5")
+    doctor = logged_in(clinic, "bacsi")
+    form = doctor.get("/imaging/upload", params={"patient": "hung"})
+    assert 'data-max-bytes="524288"' in form.text and "0.5 MB" in form.text
+    noise = np.random.default_rng(1).integers(0, 256, (800, 800), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(noise).save(out, format="PNG")
+    assert len(out.getvalue()) > 524288
+    answer = upload(doctor, "hung", "big.png", out.getvalue(), "image/png")
+    assert answer.status_code == 400
+    error = re.search(r'<p class="field-error" id="film-error"[^>]*>([^<]*)</p>', answer.text)
+    assert error and error[1] == "Tệp quá lớn.", answer.text
+    assert everything(clinic, "ImagingStudy") == []
+
+
+def test_times_are_shown_in_vietnam(clinic, phantom_model, imaging_env, make_png, monkeypatch):
+    monkeypatch.setattr(service, "utc_now", lambda: "2026-03-01T20:30:00Z")  # 03:30 on the 2nd
+    doctor = logged_in(clinic, "bacsi")
+    study_id = read_one(clinic, doctor, imaging_env, phantom_model, make_png)
+    listing = doctor.get("/imaging").text
+    assert '<td class="optional">2026-03-02</td>' in listing
+    doctor.post(
+        f"/imaging/studies/{study_id}/review",
+        data={"csrf": csrf_of(doctor.get("/imaging").text), "decision": "confirm"},
+    )
+    study_page = doctor.get(f"/imaging/studies/{study_id}").text
+    assert study_page.count("2026-03-02 03:30") == 2 and "20:30" not in study_page
+    chart = doctor.get("/people/hung").text
+    assert f'<a href="/imaging/studies/{study_id}">2026-03-02</a>' in chart
 
 
 def test_the_app_can_run_the_worker_in_a_thread(

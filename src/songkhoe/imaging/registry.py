@@ -10,6 +10,7 @@ Built-in manifests ship in `imaging/manifests/`; a hospital registers its own ON
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
@@ -22,6 +23,7 @@ ARCHITECTURES = ("densenet121", "phantom-cnn", "onnx")
 POSTPROCESS = ("sigmoid", "sigmoid-op-norm", "none")
 NORMALISATIONS = ("xrv",)
 AUTO = "auto"
+NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")  # a folder name under SONGKHOE_MODEL_DIR
 
 
 class ModelError(Exception):
@@ -87,6 +89,10 @@ class Manifest:
 
     def check(self) -> None:
         problems = []
+        if not NAME.fullmatch(self.name):
+            problems.append(
+                "name must be 1-64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit"
+            )
         if self.architecture not in ARCHITECTURES:
             problems.append(f"architecture must be one of {', '.join(ARCHITECTURES)}")
         if self.postprocess not in POSTPROCESS:
@@ -108,7 +114,7 @@ class Manifest:
         if self.sha256 is not None and not _is_sha256(self.sha256):
             problems.append("sha256 must be 64 hex digits")
         if problems:
-            raise ModelError(f"model manifest {self.name}: " + "; ".join(problems))
+            raise ModelError(f"model manifest {self.name!r}: " + "; ".join(problems))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

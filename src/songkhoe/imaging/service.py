@@ -3,16 +3,20 @@ a study and its files, the doctor's review. Every read and write goes through th
 access policy and audit trail (songkhoe.auth.caller); the AI worker is a system caller of its
 own (`worker_caller`)."""
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from pydicom.uid import generate_uid
+from sqlalchemy import and_, select
 
 from songkhoe.auth.audit import RequestContext
 from songkhoe.auth.caller import Caller
+from songkhoe.auth.guard import not_found
 from songkhoe.auth.models import Place, Principal, parse_scopes
+from songkhoe.db.tables import idx_quantity, idx_reference
 from songkhoe.fhir import search as fhir_search
 from songkhoe.fhir.search import parse_query
 from songkhoe.fhir.store import ResourceNotFound, ResourceStore, VersionConflict, utc_now
@@ -22,9 +26,11 @@ from songkhoe.imaging.heatmap import film_png, overlay_png
 from songkhoe.imaging.inference import Analysis
 from songkhoe.imaging.ingest import Film, read_film
 from songkhoe.imaging.media import MediaFiles
+from songkhoe.web.identity import full_name
 
 STALE_CLAIM = timedelta(minutes=10)  # an in-progress analysis this old is taken up again
 WORKLIST_SIZE = 200
+STORED_MEDIA = re.compile(r"(cxr-[0-9a-f]{32})-(original|film|heatmap)")  # ids the pipeline makes
 
 
 class ReviewError(ValueError):
@@ -56,6 +62,8 @@ def upload(
     original_sha = files.put(data)
     shown = film_png(film.display())
     shown_sha = files.put(shown)
+    files.record(study_id, "original", original_sha, film.content_type)
+    files.record(study_id, "film", shown_sha, "image/png")
     resources = [
         fhir.imaging_study(
             study_id=study_id,
@@ -135,8 +143,8 @@ def claim(caller: Caller, task: dict) -> dict | None:
 def film_of(caller: Caller, files: MediaFiles, task: dict) -> Film:
     """The film an analysis Task is about, read again from its original file."""
     study_id = task["focus"]["reference"].removeprefix("ImagingStudy/")
-    original = caller.read("read", "Media", fhir.ids(study_id)["original"])
-    return read_film(files.get(fhir.sha256_of(original)), original["content"].get("title", ""))
+    original, data, _ = _stored(caller, files, fhir.ids(study_id)["original"])
+    return read_film(data, original["content"].get("title", ""))
 
 
 def record_analysis(
@@ -152,12 +160,14 @@ def record_analysis(
     if analysis.heat is not None and analysis.region is not None:
         heatmap_id = refs["heatmap"]
         overlay = overlay_png(film.display(), analysis.heat, analysis.region)
+        overlay_sha = files.put(overlay)
+        files.record(study_id, "heatmap", overlay_sha, "image/png")
         made.append(
             fhir.media(
                 media_id=heatmap_id,
                 study_id=study_id,
                 patient_id=patient_id,
-                sha256=files.put(overlay),
+                sha256=overlay_sha,
                 film=film,
                 when=when,
                 content=fhir.attachment(
@@ -199,10 +209,15 @@ def record_analysis(
 
 
 def record_failure(caller: Caller, task: dict, reason: str) -> None:
+    """Mark a claimed analysis failed, at the version claimed: nothing is written when another
+    worker has taken it up or finished it since."""
     failed = {k: v for k, v in task.items() if k != "meta"}
     failed.update(status="failed", lastModified=utc_now(), statusReason={"text": reason[:500]})
-    with caller.store.transaction(caller.guard("update")) as writer:
-        writer.update(failed)
+    try:
+        with caller.store.transaction(caller.guard("update")) as writer:
+            writer.update(failed, if_match=int(task["meta"]["versionId"]))
+    except VersionConflict:
+        pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,26 +232,58 @@ class WorklistEntry:
     when: str
 
 
-def _name(patient: dict | None) -> str:
-    if not patient or not patient.get("name"):
-        return "—"
-    name = patient["name"][0]
-    return " ".join([name.get("family", ""), *name.get("given", [])]).strip()
-
-
 def is_demo(observation: dict) -> bool:
     return any(fhir.DEMO_NOTE in n.get("text", "") for n in observation.get("note", []))
+
+
+def most_suspicious(caller: Caller, limit: int) -> list[str]:
+    """Ids of the preliminary screening reports the caller may see, the most suspicious first,
+    among all of them: the FHIR search's query of the visible reports, joined through each
+    report's `result` reference to the indexed suspicion of its AI Observation
+    (Observation.value-quantity), sorted and cut in SQL, with no resource read."""
+    query = parse_query(
+        "DiagnosticReport",
+        [("code", f"{fhir.IMAGING}|{fhir.REPORT}"), ("status", "preliminary")],
+    )
+    query.restrict = caller.access.restriction
+    reports = fhir_search.search_query("DiagnosticReport", query).order_by(None).subquery()
+    result, value = idx_reference.alias(), idx_quantity.alias()
+    ranked = (
+        select(reports.c.res_id)
+        .join(
+            result,
+            and_(
+                result.c.res_type == "DiagnosticReport",
+                result.c.param == "result",
+                result.c.res_id == reports.c.res_id,
+                result.c.target_type == "Observation",
+            ),
+        )
+        .join(
+            value,
+            and_(
+                value.c.res_type == "Observation",
+                value.c.param == "value-quantity",
+                value.c.res_id == result.c.target_id,
+            ),
+        )
+        .order_by(value.c.value.desc(), reports.c.res_id)
+        .limit(limit)
+    )
+    with caller.store.engine.connect() as conn:
+        return list(conn.execute(ranked).scalars())
 
 
 def worklist(caller: Caller, limit: int = WORKLIST_SIZE) -> list[WorklistEntry]:
     """Films read by the AI and waiting for a doctor, the most suspicious first (audited)."""
     caller.access.require("DiagnosticReport", "read")
+    ranked = most_suspicious(caller, limit)
+    if not ranked:
+        return []
     items = [
-        ("code", f"{fhir.IMAGING}|{fhir.REPORT}"),
-        ("status", "preliminary"),
+        ("_id", ",".join(ranked)),
         ("_include", "DiagnosticReport:result"),
         ("_include", "DiagnosticReport:subject"),
-        ("_sort", "-date"),
         ("_count", str(limit)),
     ]
     found = _search(caller, "DiagnosticReport", items)
@@ -254,7 +301,7 @@ def worklist(caller: Caller, limit: int = WORKLIST_SIZE) -> list[WorklistEntry]:
             WorklistEntry(
                 study_id=report["imagingStudy"][0]["reference"].removeprefix("ImagingStudy/"),
                 patient_id=report["subject"]["reference"].removeprefix("Patient/"),
-                patient_name=_name(by_ref.get(report["subject"]["reference"])),
+                patient_name=full_name(by_ref.get(report["subject"]["reference"]) or {}) or "—",
                 suspicion=observation["valueQuantity"]["value"],
                 positive=observation["interpretation"][0]["coding"][0]["code"] == "POS",
                 top_finding=top["valueCodeableConcept"]["coding"][0]["code"],
@@ -306,10 +353,33 @@ def study(caller: Caller, study_id: str) -> dict[str, dict]:
     return found
 
 
-def media_file(caller: Caller, files: MediaFiles, media_id: str) -> tuple[bytes, str]:
-    """A stored file and its content type, for a caller who may see its Media (audited)."""
+def _stored(caller: Caller, files: MediaFiles, media_id: str) -> tuple[dict, bytes, str]:
+    """A Media the pipeline wrote, its file and content type, for a caller who may see its
+    study (audited), else a 404 FhirError. Only the file the pipeline recorded for that study
+    and role is served: a Media written through /fhir that names another film's SHA-256, or
+    points at a study it is not part of, gets nothing."""
+    match = STORED_MEDIA.fullmatch(media_id)
+    if match is None:
+        raise not_found("Media", media_id)
+    study_id, role = match.groups()
+    study_res = caller.read("read", "ImagingStudy", study_id)
     content = caller.read("read", "Media", media_id)
-    return files.get(fhir.sha256_of(content)), content["content"]["contentType"]
+    recorded = files.recorded(study_id, role)
+    if (
+        recorded is None
+        or content.get("partOf") != [{"reference": f"ImagingStudy/{study_id}"}]
+        or content.get("subject") != study_res.get("subject")
+        or [i.get("value") for i in content.get("identifier", []) if i.get("system") == fhir.SHA256]
+        != [recorded.digest]
+    ):
+        raise not_found("Media", media_id)
+    return content, files.get(recorded.digest), recorded.content_type
+
+
+def media_file(caller: Caller, files: MediaFiles, media_id: str) -> tuple[bytes, str]:
+    """A stored file and its content type (see `_stored`)."""
+    _, data, content_type = _stored(caller, files, media_id)
+    return data, content_type
 
 
 def deidentified_dicom(caller: Caller, files: MediaFiles, study_id: str) -> bytes | None:

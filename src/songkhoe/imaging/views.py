@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from songkhoe.auth.models import Role
@@ -15,6 +16,7 @@ from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.imaging import resources as fhir
 from songkhoe.imaging import service
+from songkhoe.imaging.deid import ExportRefused
 from songkhoe.imaging.ingest import InvalidImage
 from songkhoe.imaging.media import MediaFiles
 from songkhoe.imaging.worker import start_thread
@@ -31,7 +33,6 @@ from songkhoe.web.pages import (
 from songkhoe.web.session import CsrfFailure, check_token
 
 READERS = frozenset({Role.DOCTOR, Role.RADIOLOGIST, Role.ADMIN})
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
 register(
     {
@@ -91,6 +92,13 @@ register(
         "img_send": ("Tải lên", "Upload"),
         "img_no_file": ("Hãy chọn một tệp phim.", "Choose a film file."),
         "img_too_large": ("Tệp quá lớn.", "The file is too large."),
+        "img_max_size": ("Tối đa", "At most"),
+        "img_burned_in": (
+            "Phim có chữ in trên ảnh (BurnedInAnnotation = YES), có thể lộ danh tính: "
+            "không xuất bản ẩn danh được.",
+            "The film has text burned into its pixels (BurnedInAnnotation YES) that may "
+            "identify the person: it cannot be exported de-identified.",
+        ),
         "img_panel": ("Phim X-quang ngực", "Chest X-rays"),
         "img_report_preliminary": ("Chờ bác sĩ đọc", "Waiting for a doctor"),
         "img_report_final": ("Bác sĩ đã đọc", "Read by a doctor"),
@@ -106,6 +114,13 @@ register(
 def media_files() -> MediaFiles:
     """The film files, under SONGKHOE_MEDIA_DIR as set now."""
     return MediaFiles(get_settings().media_dir)
+
+
+def max_file_bytes() -> int:
+    """The largest film an upload takes: SONGKHOE_IMAGING_MAX_FILE_MB, and never more than
+    the request body limit lets through."""
+    settings = get_settings()
+    return int(min(settings.imaging_max_file_mb, settings.max_body_mb) * 1024 * 1024)
 
 
 def _is_reader(who: Viewer) -> bool:
@@ -167,14 +182,18 @@ def build_router(store: ResourceStore) -> APIRouter:
             person = who.caller.read("read", "Patient", patient)
         except FhirError as exc:
             return _refused(request, who, exc)
-        return page(request, "imaging/upload.html", who, patient=person)
+        return page(request, "imaging/upload.html", who, patient=person, **_limit())
+
+    def _limit() -> dict:
+        limit = max_file_bytes()
+        return {"max_bytes": limit, "max_mb": f"{limit / 1048576:g}"}
 
     @router.post("/upload")
     async def upload(request: Request) -> Response:
         who = viewer(store, request)
         if who is None:
             return to_login()
-        form = await request.form(max_part_size=MAX_UPLOAD_BYTES)
+        form = await request.form()
         try:
             check_token(who.csrf, str(form.get("csrf", "")))
         except CsrfFailure:
@@ -185,13 +204,19 @@ def build_router(store: ResourceStore) -> APIRouter:
         except FhirError as exc:
             return _refused(request, who, exc)
         upload = form.get("film")
+        limits = _limit()
+
+        def refused(**error) -> Response:
+            return page(request, "imaging/upload.html", who, 400, patient=person, **limits, **error)
+
+        if isinstance(upload, UploadFile) and (upload.size or 0) > limits["max_bytes"]:
+            return refused(error_key="img_too_large")
         data = await upload.read() if isinstance(upload, UploadFile) else b""
         if not data:
-            return page(
-                request, "imaging/upload.html", who, 400, patient=person, error_key="img_no_file"
-            )
-        try:
-            study_id = service.upload(
+            return refused(error_key="img_no_file")
+        try:  # decoding a film takes a while: off the event loop
+            study_id = await run_in_threadpool(
+                service.upload,
                 who.caller,
                 media_files(),
                 patient_id=patient_id,
@@ -199,7 +224,7 @@ def build_router(store: ResourceStore) -> APIRouter:
                 data=data,
             )
         except InvalidImage as exc:
-            return page(request, "imaging/upload.html", who, 400, patient=person, error=str(exc))
+            return refused(error=str(exc))
         except FhirError as exc:
             return _refused(request, who, exc)
         return RedirectResponse(f"/imaging/studies/{study_id}", 303)
@@ -294,6 +319,8 @@ def build_router(store: ResourceStore) -> APIRouter:
             data = service.deidentified_dicom(who.caller, media_files(), study_id)
         except FhirError as exc:
             return _refused(request, who, exc)
+        except ExportRefused:
+            return message(request, who, 409, "img_burned_in")
         if data is None:
             return message(request, who, 404, "not_found")
         disposition = f'attachment; filename="{study_id}.dcm"'

@@ -7,7 +7,7 @@ import logging
 import threading
 
 from songkhoe.fhir.outcomes import FhirError
-from songkhoe.fhir.store import ResourceStore
+from songkhoe.fhir.store import ResourceStore, VersionConflict
 from songkhoe.imaging import service
 from songkhoe.imaging.inference import Analyzer
 from songkhoe.imaging.ingest import InvalidImage
@@ -46,7 +46,10 @@ def run_once(
             )
             return len(tasks)
         for task, film, analysis in zip(ready, films, analyses, strict=True):
-            service.record_analysis(caller, files, task, film, analysis)
+            try:
+                service.record_analysis(caller, files, task, film, analysis)
+            except VersionConflict:  # another worker took it up again meanwhile: theirs stands
+                logger.warning("imaging worker: %s was recorded by another worker", task["id"])
     if tasks:
         logger.info("imaging worker: %d film(s) read with %s", len(ready), analyzer.manifest.name)
     return len(tasks)

@@ -12,3 +12,18 @@ document.addEventListener("DOMContentLoaded", () => {
     toggle.setAttribute("href", showingFilm ? "?overlay=0" : "?overlay=1");
   });
 });
+
+// Upload form: a file over the size limit is refused here, next to the field, before it is
+// sent (the server checks again, and answers a body over SONGKHOE_MAX_BODY_MB with a bare 413).
+document.addEventListener("DOMContentLoaded", () => {
+  const input = document.getElementById("film");
+  const error = document.getElementById("film-error");
+  if (!input || !error || !input.dataset.maxBytes) return;
+  input.addEventListener("change", () => {
+    const file = input.files[0];
+    const tooLarge = Boolean(file) && file.size > Number(input.dataset.maxBytes);
+    input.setCustomValidity(tooLarge ? error.dataset.tooLarge : "");
+    error.textContent = tooLarge ? error.dataset.tooLarge : "";
+    error.hidden = !tooLarge;
+  });
+});

@@ -1,0 +1,103 @@
+"""The chest X-ray reading worklist: ranking every preliminary report by the AI's suspicion
+against the earlier way (the 200 newest reports, then sorted), same run, same store.
+
+    new        songkhoe.imaging.service.worklist: the visible preliminary reports joined to the
+               indexed suspicion of their AI Observation, sorted and cut to 200 in SQL, then
+               the 200 reports with their Observation and Patient read
+    baseline   search the 200 newest preliminary reports (with _include of the Observation and
+               the Patient), then sort those by suspicion
+
+Prints the median time of each on SQLite and PostgreSQL (when reachable), the ratio new /
+baseline, and how many of the 200 most suspicious films the baseline leaves out.
+
+    python bench/imaging_worklist.py [--reports 5000] [--runs 7]
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "imaging"))
+
+from test_worklist import doctor_of, person, read_by_ai  # noqa: E402
+
+from songkhoe.fhir.store import ResourceStore  # noqa: E402
+from songkhoe.imaging import resources as fhir  # noqa: E402
+from songkhoe.imaging import service  # noqa: E402
+from songkhoe.places.catalog import communes  # noqa: E402
+
+from common import backends  # noqa: E402
+
+
+def baseline(caller, limit: int = service.WORKLIST_SIZE) -> list[str]:
+    items = [
+        ("code", f"{fhir.IMAGING}|{fhir.REPORT}"),
+        ("status", "preliminary"),
+        ("_include", "DiagnosticReport:result"),
+        ("_include", "DiagnosticReport:subject"),
+        ("_sort", "-date"),
+        ("_count", str(limit)),
+    ]
+    found = service._search(caller, "DiagnosticReport", items)
+    value = {
+        f"Observation/{r['id']}": r["valueQuantity"]["value"] for r in found if "valueQuantity" in r
+    }
+    reports = [r for r in found if r["resourceType"] == "DiagnosticReport"]
+    reports.sort(key=lambda r: -value[r["result"][0]["reference"]])
+    return [r["imagingStudy"][0]["reference"].removeprefix("ImagingStudy/") for r in reports]
+
+
+def median_seconds(call, runs: int) -> float:
+    call()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reports", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    rng = np.random.default_rng(5)
+    home = [c.code for c in communes("24")[:20]]
+    for name, fresh in backends():
+        with fresh() as engine:
+            store = ResourceStore(engine)
+            store.create_many([person(f"p{i}", home[i % len(home)]) for i in range(500)])
+            batch = []
+            for i in range(args.reports):
+                when = f"2026-{1 + i * 12 // args.reports:02d}-01T08:00:{i % 60:02d}Z"
+                batch += read_by_ai(f"cxr-{i:06d}", f"p{i % 500}", float(rng.random()), when)
+                if len(batch) >= 3000:
+                    store.create_many(batch)
+                    batch = []
+            store.create_many(batch)
+            store.analyze()
+            report(name, doctor_of(store, "24"), args)
+
+
+def report(name: str, caller, args) -> None:
+    rank = median_seconds(lambda: service.most_suspicious(caller, 200), args.runs)
+    new = median_seconds(lambda: service.worklist(caller), args.runs)
+    old = median_seconds(lambda: baseline(caller), args.runs)
+    top = {e.study_id for e in service.worklist(caller)}
+    missed = len(top - set(baseline(caller)))
+    print(
+        f"{name:10} {args.reports} preliminary reports  new {new * 1000:7.1f} ms "
+        f"(ranking {rank * 1000:.1f} ms)  baseline {old * 1000:7.1f} ms  "
+        f"ratio new/baseline {new / old:5.2f}  "
+        f"baseline misses {missed} of the {len(top)} most suspicious"
+    )
+
+
+if __name__ == "__main__":
+    main()
