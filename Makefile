@@ -25,6 +25,14 @@ bench: $(STAMP)
 	cd bench && ../$(PY) validation_rate.py
 	cd bench && ../$(PY) synth_rate.py
 	cd bench && ../$(PY) fhir_api.py
+	cd bench && ../$(PY) ncd_score_rate.py
+	cd bench && ../$(PY) ncd_indicators.py
+	cd bench && ../$(PY) surveillance_noufaily.py
+	cd bench && ../$(PY) surveillance_weekly.py
+	cd bench && ../$(PY) web_pages.py
+	cd bench && ../$(PY) imaging_densenet.py
+	cd bench && ../$(PY) imaging_worklist.py
+	cd bench && ../$(PY) chatbot_eval.py
 
 clean:
 	rm -rf $(VENV) var
