@@ -1,5 +1,6 @@
 """A small synthetic province (Lai Châu, 800 people, history up to today) with its NCD
-projections and risk assessments, and accounts of each kind, for the web app's tests."""
+projections and risk assessments, and accounts of each kind, for the web app's tests; and the
+helpers of the tests that write their own few resources (two communes of Bắc Ninh)."""
 
 import re
 from collections import Counter
@@ -13,12 +14,17 @@ from sqlalchemy import func, select
 from songkhoe.auth.service import create_user
 from songkhoe.db.tables import metadata, resource
 from songkhoe.fhir.store import ResourceStore
+from songkhoe.fhir.systems import CCCD
 from songkhoe.ncd.service import refresh
+from songkhoe.places.catalog import communes
+from songkhoe.places.facilities import commune_station_id
 from songkhoe.synth.service import populate
+from songkhoe.terminology import loinc
 from songkhoe.web.app import create_app
 
 PROVINCE = "12"
 PASSWORD = "mật-khẩu-đủ-dài"
+HOME, NEIGHBOUR = (c.code for c in communes("24")[:2])
 
 
 @dataclass
@@ -28,15 +34,7 @@ class Town:
     other_commune: str
 
     def client(self, username: str) -> TestClient:
-        client = TestClient(create_app(store=self.store))
-        form = client.get("/login")
-        response = client.post(
-            "/login",
-            data={"username": username, "password": PASSWORD, "csrf": csrf_of(form.text)},
-            follow_redirects=False,
-        )
-        assert response.status_code == 303, response.text
-        return client
+        return logged_in(self.store, username)
 
     def count(self, resource_type: str) -> int:
         with self.store.engine.connect() as conn:
@@ -49,6 +47,62 @@ class Town:
 
 def csrf_of(html: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', html)[1]
+
+
+def logged_in(store: ResourceStore, username: str) -> TestClient:
+    """A client of a new app over `store`, logged in as `username` (password `PASSWORD`)."""
+    client = TestClient(create_app(store=store))
+    form = client.get("/login")
+    response = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf": csrf_of(form.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+    return client
+
+
+def patient(
+    pid: str, commune_code: str, family: str, given: str, cccd: str, birth: str = "1960-05-01"
+) -> dict:
+    """A Patient registered with the station of `commune_code`."""
+    return {
+        "resourceType": "Patient",
+        "id": pid,
+        "identifier": [{"system": CCCD, "value": cccd}],
+        "name": [{"family": family, "given": given.split()}],
+        "birthDate": birth,
+        "gender": "female",
+        "managingOrganization": {"reference": f"Organization/{commune_station_id(commune_code)}"},
+    }
+
+
+def blood_pressure(pid: str, when: str, sbp: float, dbp: float, status: str = "final") -> dict:
+    """A blood-pressure panel Observation of the person, as the synthetic population codes it."""
+
+    def part(code: loinc.LoincCode, value: float) -> dict:
+        return {"code": loinc.concept(code.code), "valueQuantity": {"value": value}}
+
+    return {
+        "resourceType": "Observation",
+        "status": status,
+        "code": loinc.concept(loinc.BP_PANEL.code),
+        "subject": {"reference": f"Patient/{pid}"},
+        "effectiveDateTime": when,
+        "component": [part(loinc.SYSTOLIC_BP, sbp), part(loinc.DIASTOLIC_BP, dbp)],
+    }
+
+
+def add_users(store: ResourceStore, accounts: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Create accounts {username: (role, place)} with `PASSWORD`; their user ids by username."""
+    return {
+        name: create_user(
+            store.engine, username=name, password=PASSWORD, role=role, place=place, full_name=name
+        )
+        for name, (role, place) in accounts.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -75,13 +129,5 @@ def town(migrated_engine) -> Town:
         "director": ("provincial_manager", "province:24"),
         "admin": ("admin", "national"),
     }
-    for username, (role, place) in accounts.items():
-        create_user(
-            store.engine,
-            username=username,
-            password=PASSWORD,
-            role=role,
-            place=place,
-            full_name=username,
-        )
+    add_users(store, accounts)
     return Town(store, home, other)

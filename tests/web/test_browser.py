@@ -9,15 +9,14 @@ import shutil
 import pytest
 
 from songkhoe.auth.service import create_user
-from songkhoe.places.catalog import communes
+
+from .conftest import HOME, NEIGHBOUR, PASSWORD
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
     shutil.which("chromium") is None, reason="Debian's chromium is not installed (apt chromium)"
 )
-HOME, NEIGHBOUR = (c.code for c in communes("24")[:2])
-PASSWORD = "mật-khẩu-đủ-dài"
 
 
 @pytest.fixture(scope="module")

@@ -1,37 +1,20 @@
 """Access through the UI: login with CSRF and throttling, sessions, and what each role may see."""
 
-import re
-
 import pytest
 from fastapi.testclient import TestClient
 
-from songkhoe.auth.service import create_user, grant_access
-from songkhoe.places.catalog import communes
+from songkhoe.auth.service import grant_access
 from songkhoe.web.app import create_app
 
-HOME, NEIGHBOUR = (c.code for c in communes("24")[:2])
-PASSWORD = "mật-khẩu-đủ-dài"
-CCCD = "https://fhir.songkhoe.vn/sid/cccd"
-
-
-def person(pid: str, commune_code: str, family: str, given: str, cccd: str) -> dict:
-    return {
-        "resourceType": "Patient",
-        "id": pid,
-        "identifier": [{"system": CCCD, "value": cccd}],
-        "name": [{"family": family, "given": given.split()}],
-        "birthDate": "1960-05-01",
-        "gender": "female",
-        "managingOrganization": {"reference": f"Organization/tyt-{commune_code}"},
-    }
+from .conftest import HOME, NEIGHBOUR, PASSWORD, add_users, csrf_of, logged_in, patient
 
 
 @pytest.fixture
 def ui(store):
     store.create_many(
         [
-            person("lan", HOME, "Nguyễn", "Thị Lan", "027160000001"),
-            person("mai", NEIGHBOUR, "Nguyễn", "Thị Mai", "027160000002"),
+            patient("lan", HOME, "Nguyễn", "Thị Lan", "027160000001"),
+            patient("mai", NEIGHBOUR, "Nguyễn", "Thị Mai", "027160000002"),
         ]
     )
     roles = {
@@ -39,31 +22,7 @@ def ui(store):
         "manager": ("provincial_manager", "province:24"),
         "specialist": ("specialist", "facility:bv-bach-mai"),
     }
-    ids = {
-        name: create_user(
-            store.engine, username=name, password=PASSWORD, role=role, place=place, full_name=name
-        )
-        for name, (role, place) in roles.items()
-    }
-    return store, ids
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html)[1]
-
-
-def logged_in(store, username: str) -> TestClient:
-    client = TestClient(create_app(store=store))
-    form = client.get("/login")
-    response = client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "csrf": csrf_of(form.text)},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    cookie = response.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
-    return client
+    return store, add_users(store, roles)
 
 
 def test_visitors_are_sent_to_login(ui):

@@ -53,8 +53,9 @@ def _invalid(exc: Exception, field: str) -> FhirError:
     return FhirError.single(400, "invalid", f"{field}: {exc}", field)
 
 
-def _covers(principal: Principal, commune_codes: list[str]) -> bool:
-    """Whether the caller's place includes every one of these communes."""
+def covers(principal: Principal, commune_codes: list[str]) -> bool:
+    """Whether the principal's place includes every one of these communes (the rule of the NCD
+    aggregates, the dashboard and the disease map)."""
     mine = stations(principal.place)
     return mine is None or {commune_station_id(c) for c in commune_codes} <= set(mine)
 
@@ -80,7 +81,7 @@ def build_router(store: ResourceStore) -> APIRouter:
             covered = [c.code for c in communes(code)] if kind == "province" else [_commune(code)]
         except UnknownPlace as exc:
             raise _invalid(exc, kind) from None
-        if caller.principal.patient_id is not None or not _covers(caller.principal, covered):
+        if caller.principal.patient_id is not None or not covers(caller.principal, covered):
             raise _forbidden(f"the indicators of {kind} {code} are outside your place")
         try:
             rows, as_of = indicators(
@@ -103,7 +104,7 @@ def build_router(store: ResourceStore) -> APIRouter:
         except UnknownPlace as exc:
             raise _invalid(exc, "commune") from None
         if not access.unrestricted and not (
-            access.place_based and _covers(caller.principal, [code])
+            access.place_based and covers(caller.principal, [code])
         ):
             caller.audit("search-type", [], outcome="refused", query=query)
             raise _forbidden(f"the worklists of commune {code} are for its station's staff")

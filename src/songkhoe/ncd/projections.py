@@ -10,7 +10,9 @@ they show (`songkhoe ncd refresh` rebuilds them).
 What counts (FHIR R4 status value sets): Observations except entered-in-error and cancelled;
 Conditions whose clinicalStatus is active, recurrence or relapse and that are not refuted or
 entered in error; Encounters except planned, cancelled and entered-in-error. Quantities in mg/dL
-are converted to mmol/L (glucose 18.016, cholesterol 38.67 mg/dL per mmol/L).
+are converted to mmol/L (glucose 18.016, cholesterol 38.67 mg/dL per mmol/L). These rules
+(`observation_counts`, `condition_counts`, `encounter_counts`, `blood_pressure`, `mmol`) are
+public: the person's chart in the web app applies the same ones.
 """
 
 import time
@@ -37,7 +39,14 @@ from songkhoe.db.tables import (
 )
 from songkhoe.fhir.indexing import date_range
 from songkhoe.fhir.store import ResourceStore, Writer, utc_now
-from songkhoe.fhir.systems import ATC, ICD10, LOINC, SNOMED
+from songkhoe.fhir.systems import (
+    ATC,
+    CONDITION_CLINICAL,
+    CONDITION_VERIFICATION,
+    ICD10,
+    LOINC,
+    SNOMED,
+)
 from songkhoe.terminology import loinc
 
 # ICD-10 blocks I10-I15 "Hypertensive diseases" and E10-E14 "Diabetes mellitus" (WHO 2019).
@@ -67,7 +76,7 @@ FACT_TABLES: tuple[Table, ...] = (
 )  # fmt: skip
 _DTYPES: dict[type, Any] = {int: np.int64, float: np.float64, bool: bool}
 TIME_COLUMNS = frozenset({"taken_at", "onset", "authored", "at", "assessed_at"})
-_VOID = frozenset({"entered-in-error", "cancelled"})
+VOID = frozenset({"entered-in-error", "cancelled"})  # Observation and Encounter statuses
 FACTS = {t.name: t for t in FACT_TABLES}
 
 
@@ -78,11 +87,12 @@ class RefreshReport:
     rows: dict[str, int]
 
 
-def _codes(concept: dict | None, system: str) -> list[str]:
+def codes(concept: dict | None, system: str) -> list[str]:
+    """The codes of a CodeableConcept in one code system."""
     return [c.get("code") for c in (concept or {}).get("coding", []) if c.get("system") == system]
 
 
-def _utc(value: Any) -> str | None:
+def utc(value: Any) -> str | None:
     """The UTC start of a FHIR date/dateTime, or None when it is missing or malformed."""
     try:
         return date_range(value)[0] if value else None
@@ -90,24 +100,68 @@ def _utc(value: Any) -> str | None:
         return None
 
 
-def _when(res: dict, *names: str) -> str | None:
+def time_of(res: dict, *names: str) -> str | None:
     """The first of these dateTime elements (a Period counts by its start), in UTC."""
     for name in names:
         value = res.get(name)
         if isinstance(value, dict):
             value = value.get("start")
         if value:
-            return _utc(value)
+            return utc(value)
     return None
 
 
-def _mmol(quantity: dict | None, mg_per_mmol: float) -> float | None:
+OBSERVED = ("effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued")
+
+
+def mmol(quantity: dict | None, mg_per_mmol: float) -> float | None:
+    """A quantity in mmol/L (mg/dL converted; no unit taken as mmol/L), None for other units
+    or no value."""
     if not quantity or not isinstance(quantity.get("value"), int | float):
         return None
     unit = quantity.get("code") or quantity.get("unit")
     if unit == "mg/dL":
         return quantity["value"] / mg_per_mmol
     return float(quantity["value"]) if unit in ("mmol/L", None) else None
+
+
+def blood_pressure(res: dict) -> tuple[float, float] | None:
+    """(systolic, diastolic) of an Observation coded as a blood-pressure panel with both
+    components as numbers, else None."""
+    return _pressure(res) if set(BP_PANELS) & set(codes(res.get("code"), LOINC)) else None
+
+
+def _pressure(res: dict) -> tuple[float, float] | None:
+    """(systolic, diastolic) from the components, whatever the Observation's code."""
+    values = {
+        c: (comp.get("valueQuantity") or {}).get("value")
+        for comp in res.get("component", [])
+        for c in codes(comp.get("code"), LOINC)
+    }
+    sbp, dbp = values.get(loinc.SYSTOLIC_BP.code), values.get(loinc.DIASTOLIC_BP.code)
+    if isinstance(sbp, int | float) and isinstance(dbp, int | float):
+        return float(sbp), float(dbp)
+    return None
+
+
+def observation_counts(res: dict) -> bool:
+    """Whether an Observation counts: not entered in error nor cancelled."""
+    return res.get("status") not in VOID
+
+
+def condition_counts(res: dict) -> bool:
+    """Whether a Condition counts as a diagnosis the person has: clinically active, recurrent or
+    relapsed, and neither refuted nor entered in error."""
+    clinical = codes(res.get("clinicalStatus"), CONDITION_CLINICAL)
+    verification = codes(res.get("verificationStatus"), CONDITION_VERIFICATION)
+    return bool({"active", "recurrence", "relapse"} & set(clinical)) and not (
+        {"refuted", "entered-in-error"} & set(verification)
+    )
+
+
+def encounter_counts(res: dict) -> bool:
+    """Whether an Encounter counts as a visit: not planned, cancelled nor entered in error."""
+    return res.get("status") not in VOID | {"planned"}
 
 
 class _Builder:
@@ -123,46 +177,32 @@ class _Builder:
 
     def observation(self, res: dict) -> None:
         key = self.person(res)
-        when = _when(res, "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued")
-        if key is None or when is None or res.get("status") in _VOID:
+        at = time_of(res, *OBSERVED)
+        if key is None or at is None or not observation_counts(res):
             return
         encounter = (res.get("encounter") or {}).get("reference", "").removeprefix("Encounter/")
-        head = (key, res["id"], encounter or None, when)
-        for code in _codes(res.get("code"), LOINC):
+        head = (key, res["id"], encounter or None, at)
+        for code in codes(res.get("code"), LOINC):
             if code in BP_PANELS:
-                values = {
-                    c: comp.get("valueQuantity", {}).get("value")
-                    for comp in res.get("component", [])
-                    for c in _codes(comp.get("code"), LOINC)
-                }
-                sbp, dbp = values.get(loinc.SYSTOLIC_BP.code), values.get(loinc.DIASTOLIC_BP.code)
-                if isinstance(sbp, int | float) and isinstance(dbp, int | float):
-                    self.rows["ncd_bp"].append((*head, float(sbp), float(dbp)))
+                pressure = _pressure(res)
+                if pressure is not None:
+                    self.rows["ncd_bp"].append((*head, *pressure))
             elif code in LABS:
-                value = _mmol(res.get("valueQuantity"), LABS[code])
+                value = mmol(res.get("valueQuantity"), LABS[code])
                 if value is not None:
                     self.rows["ncd_lab"].append((*head, code, value))
             elif code == loinc.SMOKING_STATUS.code:
-                for answer in _codes(res.get("valueCodeableConcept"), SNOMED):
+                for answer in codes(res.get("valueCodeableConcept"), SNOMED):
                     if answer in SMOKING_STATUS:
                         self.rows["ncd_smoking"].append((*head, SMOKING_STATUS[answer]))
                         break
 
     def condition(self, res: dict) -> None:
         key = self.person(res)
-        clinical = _codes(res.get("clinicalStatus"), "http://terminology.hl7.org/CodeSystem/"
-                          "condition-clinical")  # fmt: skip
-        verification = _codes(res.get("verificationStatus"), "http://terminology.hl7.org/"
-                              "CodeSystem/condition-ver-status")  # fmt: skip
-        onset = _when(res, "onsetDateTime", "onsetPeriod", "recordedDate")
-        if (
-            key is None
-            or onset is None
-            or not {"active", "recurrence", "relapse"} & set(clinical)
-            or {"refuted", "entered-in-error"} & set(verification)
-        ):
+        onset = time_of(res, "onsetDateTime", "onsetPeriod", "recordedDate")
+        if key is None or onset is None or not condition_counts(res):
             return
-        for code in _codes(res.get("code"), ICD10):
+        for code in codes(res.get("code"), ICD10):
             if code[:3] in HYPERTENSION_CODES | DIABETES_CODES:
                 self.rows["ncd_diagnosis"].append((key, res["id"], code, onset))
 
@@ -170,23 +210,23 @@ class _Builder:
         key = self.person(res)
         if key is None:
             return
-        for atc in _codes(res.get("medicationCodeableConcept"), ATC):
+        for atc in codes(res.get("medicationCodeableConcept"), ATC):
             if atc.startswith(BP_LOWERING_ATC + LIPID_LOWERING_ATC + GLUCOSE_LOWERING_ATC):
                 row = (
                     key,
                     res["id"],
                     atc,
                     res.get("status", "unknown"),
-                    _utc(res.get("authoredOn")),
+                    utc(res.get("authoredOn")),
                 )
                 self.rows["ncd_treatment"].append(row)
 
     def encounter(self, res: dict) -> None:
         key = self.person(res)
-        at = _when(res, "period")
-        if key is None or at is None or res.get("status") in _VOID | {"planned"}:
+        at = time_of(res, "period")
+        if key is None or at is None or not encounter_counts(res):
             return
-        types = {c for t in res.get("type", []) for c in _codes(t, SNOMED)}
+        types = {c for t in res.get("type", []) for c in codes(t, SNOMED)}
         kind = (
             "checkup"
             if CHECKUP_TYPE in types

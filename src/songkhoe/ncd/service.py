@@ -72,6 +72,16 @@ def assessment_id(patient_id: str) -> str:
     return str(uuid.uuid5(_ID_SPACE, f"who-cvd-lab/{patient_id}"))
 
 
+def is_who_cvd(res: dict) -> bool:
+    """Whether a RiskAssessment is one this module writes: the WHO CVD risk by its `METHOD`
+    (other assessments of the person, imported or from other models, are not)."""
+    method = METHOD["coding"][0]
+    return res.get("resourceType") == "RiskAssessment" and any(
+        (c.get("system"), c.get("code")) == (method["system"], method["code"])
+        for c in (res.get("method") or {}).get("coding", [])
+    )
+
+
 def _iso(when: np.datetime64) -> str:
     return f"{when}Z"
 
@@ -255,7 +265,7 @@ def assess_checkup(
     everyone: age on the day, diabetes known from `history` (their Conditions and
     MedicationRequests, read through the same projection rules) or fasting glucose >= 7.0 mmol/L,
     and the RiskAssessment with its basis, under the person's one assessment id."""
-    on_utc = proj._utc(inputs.at) or ""
+    on_utc = proj.utc(inputs.at) or ""
     at = np.datetime64(on_utc[:19])
     builder = proj._Builder({patient["id"]: 0})
     for res in history:

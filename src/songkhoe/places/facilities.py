@@ -24,6 +24,7 @@ regional "TTYT" + commune code, provincial "BVDK" + province code, central "BVTW
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -34,6 +35,7 @@ from songkhoe.places.catalog import Commune, UnknownPlace, commune, communes, pr
 
 KINDS = ("central_hospital", "provincial_hospital", "regional_hospital", "commune_station")
 _PLACEHOLDER_REGIONAL = 3
+_STATION = "tyt-"  # the Organization id of a commune's station: "tyt-" + the commune code
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,15 @@ def facility(facility_id: str) -> Facility:
 
 def commune_station_id(commune_code: str) -> str:
     """The Organization id of a commune's health station."""
-    return f"tyt-{commune_code}"
+    return f"{_STATION}{commune_code}"
+
+
+def station_communes(station_ids: Iterable[str] | None) -> list[str] | None:
+    """The commune codes of the commune health stations among these Organization ids (as
+    `commune_station_id` makes them), in order; None (the whole country) stays None."""
+    if station_ids is None:
+        return None
+    return [s.removeprefix(_STATION) for s in station_ids if s.startswith(_STATION)]
 
 
 def central_hospitals() -> list[Facility]:

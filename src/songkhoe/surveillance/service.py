@@ -27,7 +27,12 @@ from songkhoe.db.tables import idx_token, resource
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ID_PATTERN, ResourceNotFound, ResourceStore, utc_now
 from songkhoe.places.catalog import commune, communes
-from songkhoe.places.facilities import commune_station_id, facilities, facility
+from songkhoe.places.facilities import (
+    commune_station_id,
+    facilities,
+    facility,
+    station_communes,
+)
 from songkhoe.surveillance import aggregation as agg
 from songkhoe.surveillance.alerts import (
     RECENT_WEEKS,
@@ -119,8 +124,8 @@ def require_officer(
 
 def place_communes(principal: Principal) -> set[str] | None:
     """The commune codes of the principal's place; None for the whole country."""
-    mine = stations(principal.place)
-    return None if mine is None else {s.removeprefix("tyt-") for s in mine}
+    mine = station_communes(stations(principal.place))
+    return None if mine is None else set(mine)
 
 
 def covers(principal: Principal, commune_codes: list[str]) -> bool:

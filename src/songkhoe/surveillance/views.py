@@ -1,7 +1,7 @@
 """Surveillance pages under /surveillance: open alerts and their review, the case-report form,
-a province's weekly counts (server-side SVG) with the 4-week forecast and its back-test; a home
-panel for officers with open alerts, a link from a person's chart to report a case, and the
-weekly incidence of each disease on the disease map."""
+a province's weekly counts (server-side SVG) with the 4-week forecast and its back-test; a panel
+of open alerts for officers on the home page and the dashboard, a link from a person's chart to
+report a case, and the weekly incidence of each disease on the disease map."""
 
 from collections.abc import Sequence
 from datetime import date, timedelta
@@ -32,6 +32,7 @@ from songkhoe.web.pages import (
     message,
     page,
     register_chart_panel,
+    register_dashboard_panel,
     register_home_panel,
     register_nav,
     to_login,
@@ -227,6 +228,7 @@ def _chart_panel(_store: ResourceStore, who: Viewer, patient_id: str) -> dict | 
 
 
 register_home_panel("surveillance/home_panel.html", _home_panel, order=30)
+register_dashboard_panel("surveillance/home_panel.html", _home_panel, order=30)
 register_chart_panel("surveillance/chart_panel.html", _chart_panel, order=60)
 
 

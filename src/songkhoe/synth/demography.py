@@ -12,6 +12,8 @@ from importlib import resources
 import numpy as np
 import orjson
 
+from songkhoe.places.former_provinces import FORMER_PROVINCE_CODES
+
 # 2019 Population and Housing Census (GSO, Kết quả toàn bộ Tổng điều tra dân số và nhà ở năm
 # 2019, 1 April 2019): share of the whole population (%) by 5-year age group and sex, 80+ last.
 # The published totals are kept exactly: 49.8% male; 0-14: 24.3%, 15-64: 68.0%, 65+: 7.7%. The
@@ -25,13 +27,9 @@ CENSUS_2019_FEMALE_PCT = np.array(
 )
 _OLDEST_AGE = 100.0
 
-# Province codes of the 63 provinces before the 2025 merger (Quyết định 124/2004/QĐ-TTg), which
-# are the birth-place codes of CCCD numbers (Thông tư 59/2021/TT-BCA, Điều 7, Phụ lục).
-BIRTH_PROVINCE_CODES = np.array(
-    [1, 2, 4, 6, 8, 10, 11, 12, 14, 15, 17, 19, 20, 22, 24, 25, 26, 27, 30, 31, 33, 34, 35, 36, 37,
-     38, 40, 42, 44, 45, 46, 48, 49, 51, 52, 54, 56, 58, 60, 62, 64, 66, 67, 68, 70, 72, 74, 75,
-     77, 79, 80, 82, 83, 84, 86, 87, 89, 91, 92, 93, 94, 95, 96]
-)  # fmt: skip
+# The birth-place codes of CCCD numbers: the 63 provinces before the 2025 merger
+# (`songkhoe.places.former_provinces`).
+BIRTH_PROVINCE_CODES = np.array([int(code) for code in FORMER_PROVINCE_CODES])
 SHARE_BORN_IN_PROVINCE = 0.8  # assumption: lifetime migration, 2019 census ~ 1 in 5 adults
 
 # Mobile prefixes after the 2018 switch to 10 digits (Viettel 032-039, 086, 096-098; VinaPhone

@@ -5,7 +5,7 @@ query (the resources whose `subject` is the person, through the reference index)
 viewer may see it, and audited once, as one search."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date
 
 from markupsafe import Markup
 from sqlalchemy import Connection, and_, select
@@ -14,13 +14,16 @@ from songkhoe.auth.caller import Caller
 from songkhoe.auth.policy import patients_referenced
 from songkhoe.db.tables import idx_reference, resource
 from songkhoe.fhir.store import ResourceStore
+from songkhoe.fhir.systems import LOINC, SNOMED
+from songkhoe.ncd import projections as proj
 from songkhoe.ncd.scores import bp_grade
+from songkhoe.ncd.service import BAND_SYSTEM, is_who_cvd
 from songkhoe.terminology import loinc
+from songkhoe.timezones import local_date
 from songkhoe.web import svg
 from songkhoe.web.i18n import register
 from songkhoe.web.worklist_views import WORKLIST_SYSTEM
 
-VIETNAM = timezone(timedelta(hours=7))
 PLAIN_TYPES = ("Observation", "Encounter", "RiskAssessment", "Condition", "MedicationRequest")
 CHART_TYPES = (*PLAIN_TYPES, "Communication")
 MEASURES = (
@@ -64,27 +67,17 @@ register(
 )
 
 
-def local_day(value: str) -> date:
-    """The day in Vietnam of a FHIR date or dateTime (a bare date is that day)."""
-    if len(value) == 10:
-        return date.fromisoformat(value)
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(VIETNAM).date()
-
-
 def code_of(res: dict) -> str:
     codings = (res.get("code") or {}).get("coding") or [{}]
     return codings[0].get("code", "")
 
 
-def components(obs: dict) -> dict[str, float]:
-    return {
-        code_of(c): c["valueQuantity"]["value"]
-        for c in obs.get("component", [])
-        if isinstance((c.get("valueQuantity") or {}).get("value"), int | float)
-    }
+def _number(quantity: dict | None) -> str:
+    """A quantity's value and unit ("62.5 kg"), "" without a numeric value."""
+    value = (quantity or {}).get("value")
+    if not isinstance(value, int | float):
+        return ""
+    return f"{value:g} {quantity.get('unit', '')}".strip()
 
 
 def describe(res: dict) -> str:
@@ -92,23 +85,35 @@ def describe(res: dict) -> str:
     kind = res.get("resourceType")
     if kind == "Observation":
         label = (res.get("code") or {}).get("text") or code_of(res)
-        if res.get("component"):
-            parts = components(res)
-            value = f"{parts.get(loinc.SYSTOLIC_BP.code, 0):g}/"
-            value += f"{parts.get(loinc.DIASTOLIC_BP.code, 0):g} mmHg"
+        pressure = proj.blood_pressure(res)
+        if pressure is not None:
+            value = f"{pressure[0]:g}/{pressure[1]:g} mmHg"
         elif "valueQuantity" in res:
-            value = f"{res['valueQuantity'].get('value'):g} {res['valueQuantity'].get('unit', '')}"
+            value = _number(res["valueQuantity"])
         else:
             value = (res.get("valueCodeableConcept") or {}).get("text", "")
         return f"{label}: {value}"
     if kind == "Condition":
         concept = res.get("code") or {}
-        return f"{code_of(res)} {concept.get('text') or ''}".strip()
+        coding = (concept.get("coding") or [{}])[0]
+        text = concept.get("text") or coding.get("display") or ""
+        return " · ".join(part for part in (coding.get("code", ""), text) if part)
     if kind == "MedicationRequest":
         return (res.get("medicationCodeableConcept") or {}).get("text", "")
     if kind == "Encounter":
         return ((res.get("type") or [{}])[0]).get("text", "")
     return kind or ""
+
+
+@dataclass(frozen=True, slots=True)
+class Risk:
+    """The person's WHO CVD risk as the chart shows it (`percent` None when the assessment has
+    no probability; `band` the chart band's code, "" if none)."""
+
+    percent: float | None
+    band: str
+    label: str
+    day: str
 
 
 @dataclass(slots=True)
@@ -117,19 +122,36 @@ class Chart:
     glucose_chart: Markup
     latest: list[tuple[str, str, str]]  # (label, value with unit, day)
     bp_grade: str
-    risk: dict | None
+    risk: Risk | None
     risk_basis: list[tuple[str, str]]  # (day, description)
     history: list[tuple[str, str, str]]  # (day, kind key, detail)
-    conditions: list[dict] = field(default_factory=list)  # active
-    medications: list[dict] = field(default_factory=list)  # active
+    conditions: list[str] = field(default_factory=list)  # diagnoses that count
+    medications: list[tuple[str, str]] = field(default_factory=list)  # active: (name, dosage)
     found: list[dict] = field(default_factory=list)
 
 
-def moment(value: str) -> datetime:
-    """A FHIR date or dateTime as an aware UTC datetime (a bare date: its UTC midnight), to
-    order resources whatever offset their times carry."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+def _at(res: dict, *names: str) -> str:
+    """The UTC time of a resource by the first of these elements it has (NCD rules,
+    `songkhoe.ncd.projections.time_of`), else when it was last written."""
+    return proj.time_of(res, *names) or proj.utc(res["meta"]["lastUpdated"]) or ""
+
+
+def _day(utc: str) -> date:
+    return date.fromisoformat(local_date(utc))
+
+
+def risk_of(assessment: dict) -> Risk:
+    """What the chart shows of a WHO CVD RiskAssessment, whatever optional parts it lacks."""
+    prediction = (assessment.get("prediction") or [{}])[0]
+    probability = prediction.get("probabilityDecimal")
+    qualitative = prediction.get("qualitativeRisk") or {}
+    band = next(iter(proj.codes(qualitative, BAND_SYSTEM)), "")
+    return Risk(
+        round(probability * 100, 1) if isinstance(probability, int | float) else None,
+        band,
+        qualitative.get("text") or band,
+        local_date(assessment.get("occurrenceDateTime")),
+    )
 
 
 def about(conn: Connection, caller: Caller, patient_id: str) -> dict[str, list[dict]]:
@@ -176,42 +198,48 @@ def _worklist_contact(com: dict) -> bool:
 
 def load(store: ResourceStore, caller: Caller, patient_id: str, t) -> Chart:
     """The chart of a person the caller may see (checked by the caller, e.g. `open_record`);
-    the caller audits `found` as one search."""
+    the caller audits `found` as one search. What counts follows the NCD projections' rules
+    (`songkhoe.ncd.projections`): Observations entered in error or cancelled, refuted
+    diagnoses and void visits are left out, glucose is shown in mmol/L; the risk is the NCD WHO
+    CVD assessment (`songkhoe.ncd.service.is_who_cvd`), not any RiskAssessment."""
     with store.engine.connect() as conn:
         record = about(conn, caller, patient_id)
 
-    def when(obs: dict) -> date:
-        return local_day(obs.get("effectiveDateTime") or obs["meta"]["lastUpdated"])
+    def observed(obs: dict) -> tuple[str, str]:
+        return _at(obs, *proj.OBSERVED), obs["id"]
 
-    def observed(obs: dict) -> tuple[datetime, str]:
-        return moment(obs.get("effectiveDateTime") or obs["meta"]["lastUpdated"]), obs["id"]
-
-    observations = sorted(record["Observation"], key=observed)
-    encounters = record["Encounter"]
-    risks = sorted(record["RiskAssessment"], key=lambda r: r.get("occurrenceDateTime") or "")
+    observations = sorted(filter(proj.observation_counts, record["Observation"]), key=observed)
+    encounters = list(filter(proj.encounter_counts, record["Encounter"]))
+    risks = sorted(
+        filter(is_who_cvd, record["RiskAssessment"]),
+        key=lambda r: proj.utc(r.get("occurrenceDateTime")) or "",
+    )
     contacts = record["Communication"]
     history = record["Condition"] + record["MedicationRequest"]
     found = observations + encounters + risks + contacts
     by_code: dict[str, list[dict]] = {}
     for obs in observations:
-        by_code.setdefault(code_of(obs), []).append(obs)
-    pressures = [(when(o), components(o)) for o in by_code.get(loinc.BP_PANEL.code, [])]
-    pressures = [(d, c) for d, c in pressures if len(c) == 2]
+        for code in proj.codes(obs.get("code"), LOINC):
+            by_code.setdefault(code, []).append(obs)
+    pressures = [
+        (_day(_at(o, *proj.OBSERVED)), p)
+        for o in observations
+        if (p := proj.blood_pressure(o)) is not None
+    ]
     bp_chart = svg.trend(
         t("bp_trend"),
         [
-            svg.Series(t("systolic"), [(d, c[loinc.SYSTOLIC_BP.code]) for d, c in pressures], "s1"),
-            svg.Series(
-                t("diastolic"), [(d, c[loinc.DIASTOLIC_BP.code]) for d, c in pressures], "s2"
-            ),
+            svg.Series(t("systolic"), [(d, p[0]) for d, p in pressures], "s1"),
+            svg.Series(t("diastolic"), [(d, p[1]) for d, p in pressures], "s2"),
         ],
         [svg.Reference(140, "140"), svg.Reference(90, "90")],
         unit="mmHg",
     )
+    per_mmol = proj.LABS[loinc.FASTING_GLUCOSE.code]
     glucose = [
-        (when(o), o["valueQuantity"]["value"])
+        (_day(_at(o, *proj.OBSERVED)), value)
         for o in by_code.get(loinc.FASTING_GLUCOSE.code, [])
-        if isinstance((o.get("valueQuantity") or {}).get("value"), int | float)
+        if (value := proj.mmol(o.get("valueQuantity"), per_mmol)) is not None
     ]
     glucose_chart = svg.trend(
         t("glucose_trend"),
@@ -221,71 +249,49 @@ def load(store: ResourceStore, caller: Caller, patient_id: str, t) -> Chart:
     )
     latest = []
     for code in MEASURES:
-        rows = by_code.get(code.code)
-        if rows:
-            value = rows[-1].get("valueQuantity") or {}
-            latest.append(
-                (
-                    code.vi,
-                    f"{value.get('value'):g} {value.get('unit', '')}",
-                    when(rows[-1]).isoformat(),
-                )
-            )
-    grade = ""
-    if pressures:
-        last = pressures[-1][1]
-        grade = str(bp_grade([last[loinc.SYSTOLIC_BP.code]], [last[loinc.DIASTOLIC_BP.code]])[0])
+        valued = [o for o in by_code.get(code.code, []) if _number(o.get("valueQuantity"))]
+        if valued:
+            last = valued[-1]
+            day = _day(_at(last, *proj.OBSERVED)).isoformat()
+            latest.append((code.vi, _number(last["valueQuantity"]), day))
+    grade = str(bp_grade([pressures[-1][1][0]], [pressures[-1][1][1]])[0]) if pressures else ""
     risk = risks[-1] if risks else None
     everything = {f"{r['resourceType']}/{r['id']}": r for r in found + history}
     basis = []
     for ref in (risk or {}).get("basis", []):
         res = everything.get(ref.get("reference", ""))
         if res is not None:
-            stamp = (
-                res.get("effectiveDateTime")
-                or (res.get("period") or {}).get("start")
-                or (res.get("onsetDateTime") or res.get("authoredOn") or "")
-            )
-            basis.append((local_day(stamp).isoformat() if stamp else "", describe(res)))
+            stamp = proj.time_of(res, *proj.OBSERVED, "period", "onsetDateTime", "authoredOn")
+            basis.append((local_date(stamp), describe(res)))
     events = []
     for enc in encounters:
-        codes = {c.get("code") for ty in enc.get("type", []) for c in ty.get("coding", [])}
+        codes = {c for ty in enc.get("type", []) for c in proj.codes(ty, SNOMED)}
         kind = (
             "checkup_visit"
-            if "185349003" in codes
+            if proj.CHECKUP_TYPE in codes
             else "followup_visit"
-            if "390906007" in codes
+            if proj.FOLLOW_UP_TYPE in codes
             else "other_visit"
         )
-        events.append((local_day(enc["period"]["start"]).isoformat(), kind, ""))
+        events.append((local_date(_at(enc, "period")), kind, ""))
     for com in contacts:
         medium = ((com.get("medium") or [{}])[0].get("coding") or [{}])[0].get("code")
         note = " ".join(p.get("contentString", "") for p in com.get("payload", []))
-        events.append(
-            (
-                local_day(com.get("sent", com["meta"]["lastUpdated"])).isoformat(),
-                "contact_call" if medium == "PHONE" else "contact_visit",
-                note,
-            )
-        )
+        kind = "contact_call" if medium == "PHONE" else "contact_visit"
+        events.append((local_date(_at(com, "sent")), kind, note))
     events.sort(key=lambda e: e[0], reverse=True)
-    conditions = [
-        c
-        for c in history
-        if c["resourceType"] == "Condition"
-        and code_of({"code": c.get("clinicalStatus")}) in ("active", "recurrence", "relapse")
-    ]
+    conditions = [describe(c) for c in record["Condition"] if proj.condition_counts(c)]
     medications = [
-        m
-        for m in history
-        if m["resourceType"] == "MedicationRequest" and m.get("status") == "active"
+        (describe(m), ((m.get("dosageInstruction") or [{}])[0]).get("text") or "")
+        for m in record["MedicationRequest"]
+        if m.get("status") == "active"
     ]
     return Chart(
         bp_chart,
         glucose_chart,
         latest,
         grade,
-        risk,
+        None if risk is None else risk_of(risk),
         basis,
         events,
         conditions,

@@ -6,31 +6,39 @@ as one FHIR transaction Bundle through the audited path (`Caller.guard`): the En
 185349003), its Observations coded as the synthetic population codes them (LOINC blood-pressure
 panel, weight, height, BMI, waist, smoking status, fasting glucose, total cholesterol) and, when
 it can be computed, the person's WHO CVD RiskAssessment recomputed from these very values
-(`songkhoe.ncd.service.assess_checkup`): all or nothing. The risk is shown at once.
+(`songkhoe.ncd.service.assess_checkup`): all or nothing. The person has one RiskAssessment, that
+of their latest check-up (as `songkhoe ncd refresh` computes it): a check-up dated before the
+one it comes from leaves it as it is; the transaction writes it with the version it was compared
+with (if-match), so a concurrent change makes the comparison again.
+
+The form posts, then the browser is sent (303) to the saved check-up's own page, which reads it
+back and shows its risk (POST/redirect/GET: refreshing that page saves nothing again).
 """
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Connection
 
+from songkhoe.auth.caller import Caller
 from songkhoe.fhir import search as fhir_search
 from songkhoe.fhir.bundles import process_bundle
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.search import parse_query
-from songkhoe.fhir.store import ResourceStore
-from songkhoe.fhir.systems import UCUM
+from songkhoe.fhir.store import ID_PATTERN, ResourceNotFound, ResourceStore
+from songkhoe.fhir.systems import LOINC, SNOMED, UCUM
 from songkhoe.ncd import projections as proj
 from songkhoe.ncd.inputs import PLAUSIBLE
 from songkhoe.ncd.scores import bp_grade
 from songkhoe.ncd.service import CheckupInputs, assess_checkup, assessment_id
 from songkhoe.synth import population as synth
 from songkhoe.terminology import loinc
-from songkhoe.web.chart import VIETNAM
+from songkhoe.timezones import VIETNAM, local_date
 from songkhoe.web.forms import Field, validate
 from songkhoe.web.i18n import language, register, translator
-from songkhoe.web.pages import checked_form, message, page, to_login, viewer
+from songkhoe.web.pages import Viewer, checked_form, message, page, to_login, viewer
 from songkhoe.web.records import RecordRefused, open_record
 
 register(
@@ -66,10 +74,17 @@ register(
         "yes": ("Có", "Yes"),
         "no": ("Không", "No"),
         "save_failed": ("Không lưu được kết quả khám.", "The check-up could not be saved."),
+        "newer_risk": (
+            "Nguy cơ hiện tại của người này được tính từ lần khám mới hơn, ngày",
+            "This person's current risk comes from a newer check-up, of",
+        ),
     }
 )
 
 SMOKING = {"never": proj.NEVER, "former": proj.FORMER, "current": proj.CURRENT}
+SMOKING_KEY = {status: key for key, status in SMOKING.items()}
+LAB_FIELDS = (("fpg", loinc.FASTING_GLUCOSE), ("cholesterol", loinc.TOTAL_CHOLESTEROL))
+ATTEMPTS = 3  # writes of a check-up whose RiskAssessment changed under it
 _SMOKING_CONCEPT = {proj.NEVER: 0, proj.FORMER: 1, proj.CURRENT: 2}  # synth.SMOKING index
 
 
@@ -105,7 +120,7 @@ def fields(today: date) -> list[Field]:
 
 
 def today_in_vietnam() -> date:
-    return datetime.now(UTC).astimezone(VIETNAM).date()
+    return datetime.now(VIETNAM).date()
 
 
 def _urn() -> str:
@@ -183,7 +198,7 @@ def build_bundle(patient: dict, values: dict, when: str) -> tuple[list[dict], Ch
         loinc.SMOKING_STATUS,
         valueCodeableConcept=synth.SMOKING[_SMOKING_CONCEPT[smoking]],
     )
-    for key, code in (("fpg", loinc.FASTING_GLUCOSE), ("cholesterol", loinc.TOTAL_CHOLESTEROL)):
+    for key, code in LAB_FIELDS:
         if values.get(key) is not None:
             observe(key, synth.LABORATORY, code, valueQuantity=_quantity(values[key], "mmol/L"))
     inputs = CheckupInputs(
@@ -207,10 +222,77 @@ def build_bundle(patient: dict, values: dict, when: str) -> tuple[list[dict], Ch
 
 def _moment(day: date) -> str:
     """The check-up's time: now for today, else 08:00 that day, in Vietnam's time."""
-    now = datetime.now(UTC).astimezone(VIETNAM)
+    now = datetime.now(VIETNAM)
     if day == now.date():
         return now.replace(microsecond=0).isoformat()
     return f"{day.isoformat()}T08:00:00+07:00"
+
+
+def recorded(encounter: dict, observations: list[dict]) -> tuple[dict, CheckupInputs]:
+    """What a saved check-up holds, read by the NCD projections' rules: its values as the form
+    names them, and the inputs of its risk (references to the stored Observations)."""
+    values: dict = dict.fromkeys(("sbp", "dbp", "smoking", "fpg", "cholesterol"))
+    refs: dict[str, str] = {}
+    for obs in filter(proj.observation_counts, observations):
+        ref, found = f"Observation/{obs['id']}", set(proj.codes(obs.get("code"), LOINC))
+        pressure = proj.blood_pressure(obs)
+        if pressure is not None:
+            values["sbp"], values["dbp"] = pressure
+            refs["sbp"] = ref
+        for key, code in LAB_FIELDS:
+            value = proj.mmol(obs.get("valueQuantity"), proj.LABS[code.code])
+            if code.code in found and value is not None:
+                values[key], refs[key] = value, ref
+        answers = proj.codes(obs.get("valueCodeableConcept"), SNOMED)
+        status = next((proj.SMOKING_STATUS[a] for a in answers if a in proj.SMOKING_STATUS), None)
+        if loinc.SMOKING_STATUS.code in found and status is not None:
+            values["smoking"], refs["smoking"] = SMOKING_KEY[status], ref
+    inputs = CheckupInputs(
+        encounter=f"Encounter/{encounter['id']}",
+        at=(encounter.get("period") or {}).get("start", ""),
+        systolic=values.get("sbp"),
+        bp_ref=refs.get("sbp"),
+        cholesterol=values.get("cholesterol"),
+        cholesterol_ref=refs.get("cholesterol"),
+        smoking=SMOKING.get(values["smoking"]),
+        smoking_ref=refs.get("smoking"),
+        glucose=values.get("fpg"),
+        glucose_ref=refs.get("fpg"),
+    )
+    return values, inputs
+
+
+def _search(conn: Connection, caller: Caller, resource_type: str, items: list) -> list[dict]:
+    """A search among what the caller may see."""
+    query = parse_query(resource_type, items)
+    query.restrict = caller.access.restriction
+    return [r for _, r in fhir_search.page(conn, resource_type, query)]
+
+
+def _diabetes_history(conn: Connection, caller: Caller, patient_id: str) -> list[dict]:
+    """The person's Conditions and MedicationRequests (diabetes known before the check-up)."""
+    subject = [("subject", f"Patient/{patient_id}"), ("_count", "200")]
+    return [
+        r for t in ("Condition", "MedicationRequest") for r in _search(conn, caller, t, subject)
+    ]
+
+
+def _risk_entry(store: ResourceStore, assessment: dict, when: str) -> dict | None:
+    """The transaction entry that writes the person's RiskAssessment from a check-up at `when`,
+    conditional on the version it is compared with; None when the current one comes from a
+    later check-up."""
+    risk_id = assessment["id"]
+    request = {"method": "PUT", "url": f"RiskAssessment/{risk_id}"}
+    try:
+        current = store.read("RiskAssessment", risk_id)
+    except ResourceNotFound:  # none yet, or deleted: written as it is
+        current = None
+    if current is not None:
+        newer = proj.utc(current.get("occurrenceDateTime"))
+        if newer is not None and newer > (proj.utc(when) or ""):
+            return None
+        request["ifMatch"] = f'W/"{current["meta"]["versionId"]}"'
+    return {"resource": assessment, "request": request}
 
 
 def build_router(store: ResourceStore) -> APIRouter:
@@ -258,33 +340,80 @@ def build_router(store: ResourceStore) -> APIRouter:
             errors["dbp"] = t("dbp_above_sbp")
         if errors:
             return form_page(request, who, patient, form, errors, 422)
-        entries, inputs = build_bundle(patient, values, _moment(values["day"]))
-        subject = [("subject", f"Patient/{patient_id}"), ("_count", "200")]
-        history = []
+        when = _moment(values["day"])
         with store.engine.connect() as conn:
-            for resource_type in ("Condition", "MedicationRequest"):
-                query = parse_query(resource_type, subject)
-                query.restrict = caller.access.restriction
-                history += [r for _, r in fhir_search.page(conn, resource_type, query)]
+            history = _diabetes_history(conn, caller, patient_id)
         caller.audit_found("search-type", history, f"Patient/{patient_id}: diabetes history")
-        result = assess_checkup(patient=patient, inputs=inputs, history=history)
-        if result.resource is not None:
-            risk_id = assessment_id(patient_id)
-            entries.append(
-                {
-                    "resource": {**result.resource, "id": risk_id},
-                    "request": {"method": "PUT", "url": f"RiskAssessment/{risk_id}"},
-                }
-            )
-        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+        for attempt in range(1, ATTEMPTS + 1):
+            entries, inputs = build_bundle(patient, values, when)
+            result = assess_checkup(patient=patient, inputs=inputs, history=history)
+            if result.resource is not None:
+                assessment = {**result.resource, "id": assessment_id(patient_id)}
+                entries += [e for e in [_risk_entry(store, assessment, when)] if e is not None]
+            bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+            try:
+                with caller.refusals("transaction", [f"Patient/{patient_id}"]):
+                    done = process_bundle(
+                        store, bundle, base_url=f"{request.base_url}fhir", guard=caller.guard
+                    )
+            except FhirError as exc:
+                if exc.status == 412 and attempt < ATTEMPTS:  # the assessment changed: again
+                    continue
+                key = "forbidden" if exc.status in (403, 404) else "save_failed"
+                return message(request, who, exc.status, key)
+            break
+        encounter_id = done["entry"][0]["response"]["location"].split("/")[1]
+        return RedirectResponse(f"/people/{patient_id}/checkup/{encounter_id}", 303)
+
+    @router.get("/people/{patient_id}/checkup/{encounter_id}")
+    def saved_checkup(request: Request, patient_id: str, encounter_id: str) -> Response:
+        who = viewer(store, request)
+        if who is None:
+            return to_login()
         try:
-            with caller.refusals("transaction", [f"Patient/{patient_id}"]):
-                process_bundle(
-                    store, bundle, base_url=f"{request.base_url}fhir", guard=caller.guard
-                )
-        except FhirError as exc:
-            key = "forbidden" if exc.status in (403, 404) else "save_failed"
-            return message(request, who, exc.status, key)
+            patient = open_record(store, who.caller, patient_id, "Encounter")
+        except RecordRefused as refused:
+            return message(request, who, refused.status, refused.key)
+        if not ID_PATTERN.fullmatch(encounter_id):
+            return message(request, who, 404, "not_found")
+        return result_page(request, who, patient, encounter_id)
+
+    def result_page(request: Request, who: Viewer, patient: dict, encounter_id: str) -> Response:
+        """A saved check-up read back: its values, its risk recomputed by the rules it was saved
+        with, and, when the person's RiskAssessment comes from a later check-up, its day."""
+        caller, patient_id = who.caller, patient["id"]
+        with store.engine.connect() as conn:
+            found = _search(
+                conn,
+                caller,
+                "Encounter",
+                [("_id", encounter_id), ("subject", f"Patient/{patient_id}")],
+            )
+            if not found:
+                return message(request, who, 404, "not_found")
+            encounter_ref = f"Encounter/{encounter_id}"
+            observations = _search(
+                conn, caller, "Observation", [("encounter", encounter_ref), ("_count", "100")]
+            )
+            history = _diabetes_history(conn, caller, patient_id)
+            current = _search(conn, caller, "RiskAssessment", [("_id", assessment_id(patient_id))])
+        caller.audit_found(
+            "search-type",
+            found + observations + history + current,
+            f"Patient/{patient_id}: check-up {encounter_id}",
+        )
+        values, inputs = recorded(found[0], observations)
+        if values["sbp"] is None:  # not a check-up of this form
+            return message(request, who, 404, "not_found")
+        result = assess_checkup(patient=patient, inputs=inputs, history=history)
+        newer = next(
+            (
+                r.get("occurrenceDateTime")
+                for r in current
+                if (proj.utc(r.get("occurrenceDateTime")) or "") > (proj.utc(inputs.at) or "")
+            ),
+            None,
+        )
         grade = str(bp_grade([values["sbp"]], [values["dbp"]])[0])
         return page(
             request,
@@ -294,6 +423,8 @@ def build_router(store: ResourceStore) -> APIRouter:
             result=result,
             grade=grade,
             values=values,
+            day=local_date(inputs.at),
+            newer_day=local_date(newer),
         )
 
     return router

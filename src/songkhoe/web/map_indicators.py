@@ -13,10 +13,10 @@ the definitions of `songkhoe.ncd.indicators` (Simple.org; `area_counts`), and ca
 is served.
 """
 
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 
 import numpy as np
 from sqlalchemy import Engine
@@ -72,9 +72,6 @@ register_text(
     }
 )
 
-_CACHE: OrderedDict[tuple, dict[str, float | None]] = OrderedDict()
-_CACHE_SIZE = 64
-
 
 def projections_month(engine: Engine) -> str:
     """The month the projections were built in (Vietnam's time), else the current month."""
@@ -94,17 +91,26 @@ def _counted(rate: str) -> Callable[[Engine, Areas, str], dict[str, float | None
         ncd.parse_month(month)
         with engine.connect() as conn:
             as_of = proj.refreshed_as_of(conn)
-            cache_key = (rate, tuple((a, tuple(c)) for a, c in areas.items()), month, as_of)
-            if cache_key not in _CACHE:
-                codes = [c for cs in areas.values() for c in cs]
-                counts = ncd.area_counts(conn, codes, month, rate)
-                _CACHE[cache_key] = {a: _percent(counts, cs) for a, cs in areas.items()}
-                while len(_CACHE) > _CACHE_SIZE:
-                    _CACHE.popitem(last=False)
-        _CACHE.move_to_end(cache_key)
-        return _CACHE[cache_key]
+        return dict(
+            _rates(engine, rate, tuple((a, tuple(c)) for a, c in areas.items()), month, as_of)
+        )
 
     return compute
+
+
+@lru_cache(maxsize=64)  # thread-safe: the server's threads share it
+def _rates(
+    engine: Engine,
+    rate: str,
+    areas: tuple[tuple[str, tuple[str, ...]], ...],
+    month: str,
+    _as_of: str | None,
+) -> tuple[tuple[str, float | None], ...]:
+    """(area, percentage) of a rate in each area, as the projections of moment `_as_of` give
+    it (the moment is part of the cache key: a refresh makes new entries)."""
+    with engine.connect() as conn:
+        counts = ncd.area_counts(conn, [c for _, cs in areas for c in cs], month, rate)
+    return tuple((a, _percent(counts, cs)) for a, cs in areas)
 
 
 def _percent(counts: Mapping[str, tuple[int, int]], communes: Sequence[str]) -> float | None:
@@ -124,9 +130,3 @@ for _order, (_key, _rate) in enumerate(
     register(
         MapIndicator(_key, f"map_{_key}", "%", "month", _counted(_rate), projections_month, _order)
     )
-
-
-def current_week() -> str:
-    """The ISO week of today (for weekly indicators' default)."""
-    year, week, _ = date.today().isocalendar()
-    return f"{year}-W{week:02d}"

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from songkhoe.auth.policy import stations
 from songkhoe.fhir.store import ResourceStore
+from songkhoe.ncd.api import covers
 from songkhoe.places.catalog import UnknownPlace, commune, communes, province, provinces
-from songkhoe.places.facilities import commune_station_id, facility
+from songkhoe.places.facilities import facility
 from songkhoe.web import geo, map_indicators
 from songkhoe.web.assets import send
 from songkhoe.web.i18n import register
@@ -46,11 +46,6 @@ register_nav("/map", "disease_map", lambda access: not access.place_based or _wi
 
 def _wide(access) -> bool:
     return access.principal.place.kind != "commune"
-
-
-def covers(who: Viewer, commune_codes: list[str]) -> bool:
-    mine = stations(who.principal.place)
-    return mine is None or {commune_station_id(c) for c in commune_codes} <= set(mine)
 
 
 def home_province(who: Viewer) -> str:
@@ -119,13 +114,13 @@ def build_router(store: ResourceStore) -> APIRouter:
         if level == "province":
             areas = {p.code: [c.code for c in communes(p.code)] for p in provinces()}
             names = {p.code: p.full_name for p in provinces()}
-            allowed = stations(who.principal.place) is None
+            allowed = who.communes is None
             geo_url = "/static/geo/provinces.json"
         else:
             found = communes(code)
             areas = {c.code: [c.code] for c in found}
             names = {c.code: c.full_name for c in found}
-            allowed = covers(who, list(areas))
+            allowed = covers(who.principal, list(areas))
             geo_url = f"/static/geo/communes-{code}.json"
         if not allowed or who.principal.patient_id is not None:
             return message(request, who, 403, "map_refused")

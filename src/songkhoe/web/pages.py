@@ -1,5 +1,6 @@
 """What every server-rendered page shares: who is looking (a `Viewer`), the page frame with its
-navigation, and CSRF-checked forms.
+navigation, CSRF-checked forms, and the templates' filters: `local_date` and `local_time` show
+stored UTC times in Vietnam's time (songkhoe.timezones), `person_name` a Patient's name.
 
 A domain's UI router (ncd, surveillance, imaging, telehealth, chatbot, ...) builds its pages with
 these helpers, keeps its templates under `web/templates/<domain>/`, registers its interface text
@@ -17,13 +18,17 @@ from fastapi.templating import Jinja2Templates
 from songkhoe.auth.audit import RequestContext
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.models import ROLE_LABELS_VI, Principal
-from songkhoe.auth.policy import Access
+from songkhoe.auth.policy import Access, stations
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.places.catalog import commune, province
+from songkhoe.places.facilities import station_communes
+from songkhoe.timezones import local_date, local_time
 from songkhoe.web.i18n import language, translator
+from songkhoe.web.identity import full_name
 from songkhoe.web.session import CsrfFailure, check_token, current_session, form_data
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+TEMPLATES.env.filters.update(local_date=local_date, local_time=local_time, person_name=full_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,11 @@ class Viewer:
     @property
     def access(self) -> Access:
         return self.caller.access
+
+    @property
+    def communes(self) -> list[str] | None:
+        """The codes of the communes of the viewer's place (None: the whole country)."""
+        return station_communes(stations(self.principal.place))
 
 
 def viewer(store: ResourceStore, request: Request) -> Viewer | None:

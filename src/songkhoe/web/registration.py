@@ -1,17 +1,25 @@
 """Registering a person with a commune health station: the form, its checks (CCCD format and its
 agreement with sex and birth year, card and phone formats; `songkhoe.web.identity`), duplicate
-detection, and the Patient written through the audited path."""
+detection, and the Patient written through the audited path.
+
+Only who may register people gets the form or has a post looked at (`may_register`): the
+duplicate checks search the whole country. The check before the write only tells the user;
+the write itself takes a lock on each identity number (the lock a FHIR conditional create of
+that identifier takes) and looks again in the same transaction, so two registrations of one
+number at the same moment make one person.
+"""
 
 from datetime import date
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from songkhoe.auth.policy import stations
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.fhir.systems import BHYT, CCCD, EXT_COMMUNE, PHONE
 from songkhoe.places.catalog import UnknownPlace, commune, province
+from songkhoe.places.facilities import commune_station_id
 from songkhoe.web import identity
 from songkhoe.web.checkup import today_in_vietnam
 from songkhoe.web.forms import Field, validate
@@ -73,13 +81,22 @@ register(
 SEX = (("male", "male"), ("female", "female"))
 
 
+def may_register(who: Viewer) -> bool:
+    """Whether the viewer may register people: Patient write access, person-level access, and
+    a place whose stations they work for (a specialist's hospital is none: they see the
+    people shared with them)."""
+    access = who.access
+    return (
+        access.principal.allows("Patient", "write")
+        and access.sees_people
+        and (access.unrestricted or access.place_based)
+    )
+
+
 def _commune_choices(who: Viewer) -> tuple[tuple[str, str], ...] | None:
-    """(code, code) of the communes the viewer may register people in; None for everywhere."""
-    found = stations(who.principal.place)
-    if found is None:
-        return None
-    codes = [s.removeprefix("tyt-") for s in found]
-    return tuple((code, commune(code).full_name) for code in codes)
+    """(code, name) of the communes the viewer may register people in; None for everywhere."""
+    codes = who.communes
+    return None if codes is None else tuple((code, commune(code).full_name) for code in codes)
 
 
 def fields(who: Viewer) -> list[Field]:
@@ -140,7 +157,7 @@ def patient_resource(values: dict) -> dict:
                 "extension": [{"url": EXT_COMMUNE, "valueCode": code}],
             }
         ],
-        "managingOrganization": {"reference": f"Organization/tyt-{code}"},
+        "managingOrganization": {"reference": f"Organization/{commune_station_id(code)}"},
     }
     if not identifiers:
         del patient["identifier"]
@@ -164,8 +181,8 @@ def check(store: ResourceStore, who: Viewer, form: dict, t) -> tuple[dict, dict,
         except UnknownPlace:
             errors["commune"] = t("unknown_commune")
         else:
-            allowed = stations(who.principal.place)
-            if allowed is not None and f"tyt-{code}" not in allowed:
+            allowed = who.communes
+            if allowed is not None and code not in allowed:
                 errors["commune"] = t("outside_place")
     same: list[str] = []
     with store.engine.connect() as conn:
@@ -179,6 +196,33 @@ def check(store: ResourceStore, who: Viewer, form: dict, t) -> tuple[dict, dict,
             full = f"{values['family']} {values['given']}"
             same = identity.same_name_and_birth(conn, full, birth)
     return values, errors, same
+
+
+class NumberTaken(Exception):
+    """An identity number registered meanwhile; `field` names it ("cccd" or "bhyt")."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def create_person(store: ResourceStore, who: Viewer, values: dict) -> dict:
+    """Write the Patient through the audited path, in one transaction that first takes the lock
+    of each of its identity numbers (in one order) and looks for them again among everyone;
+    NumberTaken if one is registered."""
+    numbers = sorted(
+        (name, identity.IDENTIFIER_SYSTEMS[name], values[name].upper())
+        for name in ("cccd", "bhyt")
+        if values.get(name)
+    )
+    caller = who.caller
+    with caller.refusals("create", []), store.transaction(caller.guard("create")) as writer:
+        for _, system, number in numbers:
+            writer.lock(f"Patient?{urlencode([('identifier', f'{system}|{number}')])}")
+        for name, system, number in numbers:
+            if identity.registered_ids(writer.conn, system, number):
+                raise NumberTaken(name)
+        return writer.create(patient_resource(values))
 
 
 def build_router(store: ResourceStore) -> APIRouter:
@@ -201,7 +245,7 @@ def build_router(store: ResourceStore) -> APIRouter:
         who = viewer(store, request)
         if who is None:
             return to_login()
-        if not who.access.principal.allows("Patient", "write") or not who.access.sees_people:
+        if not may_register(who):
             return message(request, who, 403, "forbidden")
         choices = _commune_choices(who)
         start = {"commune": choices[0][0]} if choices and len(choices) == 1 else {}
@@ -212,6 +256,8 @@ def build_router(store: ResourceStore) -> APIRouter:
         who = viewer(store, request)
         if who is None:
             return to_login()
+        if not may_register(who):
+            return message(request, who, 403, "forbidden")
         form = await checked_form(request, who)
         if form is None:
             return message(request, who, 403, "expired_form")
@@ -219,16 +265,17 @@ def build_router(store: ResourceStore) -> APIRouter:
         values, errors, same = check(store, who, form, t)
         if same and not form.get("confirm_new"):
             errors.setdefault("given", t("same_person"))
-        if errors:
-            with store.engine.connect() as conn:
-                shown = [pid for pid in same if who.access.check_people(conn, {pid})]
-            return form_page(request, who, form, errors, shown, 422)
-        caller = who.caller
-        try:
-            with caller.refusals("create", []):
-                created = store.create(patient_resource(values), guard=caller.guard("create"))
-        except FhirError as exc:
-            return message(request, who, exc.status, "forbidden")
-        return RedirectResponse(f"/people/{created['id']}", 303)
+        if not errors:
+            try:
+                created = create_person(store, who, values)
+            except NumberTaken as taken:
+                errors[taken.field] = t(f"{taken.field}_taken")
+            except FhirError as exc:
+                return message(request, who, exc.status, "forbidden")
+            else:
+                return RedirectResponse(f"/people/{created['id']}", 303)
+        with store.engine.connect() as conn:
+            shown = [pid for pid in same if who.access.check_people(conn, {pid})]
+        return form_page(request, who, form, errors, shown, 422)
 
     return router

@@ -146,7 +146,7 @@ def build_router(store: ResourceStore) -> APIRouter:
             if code and place.kind == "commune"
             else None,
             commune_code=code,
-            can_register=caller.access.principal.allows("Patient", "write"),
+            can_register=registration.may_register(who),
             panels=home_panels(store, who),
         )
 

@@ -6,8 +6,11 @@ A contact is a FHIR Communication (status completed, category = the worklist, me
 FACE from v3 ParticipationMode, subject the person, sender the commune station, the note as
 payload) written through the audited path. The lists are computed from the NCD projections,
 which `songkhoe ncd refresh` rebuilds; until then a person contacted in the last 30 days stays
-on the list marked as contacted, at its end. With htmx the row is replaced in place; without
-JavaScript the form posts and the page comes back.
+on the list marked as contacted, at its end, and a person who has since been deleted, or moved
+to a station outside the viewer's place, is left out (the access policy's SQL restriction on
+the live Patients). The home page shows how many people each list holds, counted in SQL and not
+audited: a count names nobody. With htmx the row is replaced in place; without JavaScript the
+form posts and the page comes back.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -15,8 +18,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Connection, func, select
 
-from songkhoe.auth.policy import stations
+from songkhoe.db.tables import resource
 from songkhoe.fhir import search as fhir_search
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.search import parse_query
@@ -24,6 +28,8 @@ from songkhoe.fhir.store import ResourceStore
 from songkhoe.fhir.systems import BASE
 from songkhoe.ncd.worklists import FOLLOW_UP_DAYS, KINDS, name_entries, worklist
 from songkhoe.places.catalog import UnknownPlace, commune
+from songkhoe.places.facilities import commune_station_id
+from songkhoe.timezones import local_date
 from songkhoe.web.forms import Field, validate
 from songkhoe.web.i18n import language, register, translator
 from songkhoe.web.pages import Viewer, checked_form, message, page, register_nav, to_login, viewer
@@ -32,6 +38,7 @@ WORKLIST_SYSTEM = f"{BASE}/CodeSystem/ncd-worklist"
 MODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode"
 MODES = {"call": "PHONE", "visit": "FACE"}
 PAGE = 50  # entries per page
+CHUNK = 500  # patient ids per query
 
 register(
     {
@@ -78,15 +85,9 @@ def contact_fields() -> list[Field]:
     ]
 
 
-def my_communes(who: Viewer) -> list[str] | None:
-    """The commune codes whose lists the viewer may see (None: everywhere)."""
-    found = stations(who.principal.place)
-    return None if found is None else [s.removeprefix("tyt-") for s in found]
-
-
 def chosen_commune(who: Viewer, asked: str | None) -> str | None:
     """The commune asked for (or the viewer's first), if the viewer may see its lists."""
-    mine = my_communes(who)
+    mine = who.communes
     if not who.access.place_based and not who.access.unrestricted:
         return None
     code = asked or (mine[0] if mine else None)
@@ -113,8 +114,41 @@ def recent_contacts(store: ResourceStore, who: Viewer, kind: str) -> dict[str, s
     with store.engine.connect() as conn:
         for _, com in fhir_search.page(conn, "Communication", query):
             pid = com["subject"]["reference"].removeprefix("Patient/")
-            latest[pid] = max(latest.get(pid, ""), com.get("sent", "")[:10])
+            latest[pid] = max(latest.get(pid, ""), local_date(com.get("sent")))
     return latest
+
+
+def _live_and_visible(who: Viewer, patient_ids: list[str]) -> list:
+    """The conditions on the resource table that keep these Patients if they are live and the
+    viewer may see them now."""
+    rows = [
+        resource.c.res_type == "Patient",
+        resource.c.is_current,
+        ~resource.c.deleted,
+        resource.c.res_id.in_(patient_ids),
+    ]
+    rule = who.access.restriction("Patient", resource)
+    return rows if rule is None else [*rows, rule]
+
+
+def visible_people(conn: Connection, who: Viewer, patient_ids: list[str]) -> set[str]:
+    """Those of these Patients that are live and that the viewer may see."""
+    found: set[str] = set()
+    for start in range(0, len(patient_ids), CHUNK):
+        chunk = patient_ids[start : start + CHUNK]
+        query = select(resource.c.res_id).where(*_live_and_visible(who, chunk))
+        found.update(conn.execute(query).scalars())
+    return found
+
+
+def count_visible(conn: Connection, who: Viewer, patient_ids: list[str]) -> int:
+    """How many of these Patients are live and visible to the viewer (a COUNT query)."""
+    return sum(
+        conn.execute(
+            select(func.count()).where(*_live_and_visible(who, patient_ids[i : i + CHUNK]))
+        ).scalar_one()
+        for i in range(0, len(patient_ids), CHUNK)
+    )
 
 
 def load_list(
@@ -124,12 +158,14 @@ def load_list(
     the number of entries, and the projections' moment. Each entry has `contacted` (a day or
     None); the contacted come last."""
     entries, as_of = worklist(store.engine, kind=kind, commune_code=code, now=_now(), named=False)
-    contacts = recent_contacts(store, who, kind) if entries else {}
-    for e in entries:
-        e["contacted"] = contacts.get(e["patient_id"])
-    entries.sort(key=lambda e: e["contacted"] is not None)
-    shown = entries[first : first + PAGE]
     with store.engine.connect() as conn:
+        seen = visible_people(conn, who, [e["patient_id"] for e in entries])
+        entries = [e for e in entries if e["patient_id"] in seen]
+        contacts = recent_contacts(store, who, kind) if entries else {}
+        for e in entries:
+            e["contacted"] = contacts.get(e["patient_id"])
+        entries.sort(key=lambda e: e["contacted"] is not None)
+        shown = entries[first : first + PAGE]
         name_entries(conn, shown)
     people = [{"resourceType": "Patient", "id": e["patient_id"]} for e in shown]
     who.caller.audit_found(
@@ -139,13 +175,12 @@ def load_list(
 
 
 def counts(store: ResourceStore, who: Viewer, code: str) -> list[tuple[str, int]]:
-    """(kind, number of people) of every list of a commune (audited)."""
-    out, everyone = [], []
-    for kind in KINDS:
-        entries, _ = worklist(store.engine, kind=kind, commune_code=code, now=_now(), named=False)
-        everyone += [{"resourceType": "Patient", "id": e["patient_id"]} for e in entries]
-        out.append((kind, len(entries)))
-    who.caller.audit_found("search-type", everyone, f"ncd/worklists?commune={code}")
+    """(kind, number of people the viewer may see on it) of every list of a commune."""
+    now, out = _now(), []
+    with store.engine.connect() as conn:
+        for kind in KINDS:
+            entries, _ = worklist(store.engine, kind=kind, commune_code=code, now=now, named=False)
+            out.append((kind, count_visible(conn, who, [e["patient_id"] for e in entries])))
     return out
 
 
@@ -157,7 +192,7 @@ def contact_resource(kind: str, code: str, patient_id: str, values: dict) -> dic
         "medium": [{"coding": [{"system": MODE_SYSTEM, "code": MODES[values["mode"]]}]}],
         "subject": {"reference": f"Patient/{patient_id}"},
         "sent": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "sender": {"reference": f"Organization/tyt-{code}"},
+        "sender": {"reference": f"Organization/{commune_station_id(code)}"},
     }
     if values.get("note"):
         com["payload"] = [{"contentString": values["note"]}]
@@ -168,8 +203,7 @@ def build_router(store: ResourceStore) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     def communes_for(who: Viewer) -> list[tuple[str, str]]:
-        mine = my_communes(who) or []
-        return [(c, commune(c).full_name) for c in mine]
+        return [(c, commune(c).full_name) for c in who.communes or []]
 
     @router.get("/worklists")
     def lists(request: Request, commune_code: str | None = None) -> Response:
