@@ -123,3 +123,22 @@ def test_bad_requests_are_named(world, path, params, status):
     response = get("ncd.doctor", path, **params)
     assert response.status_code == status, response.text
     assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_a_deleted_person_leaves_the_worklist_before_the_next_refresh(world):
+    """The lists come from projections rebuilt in bulk; the API answers with live, visible
+    Patients only (a person deleted or moved away since the refresh is left out)."""
+    store, _, get, home, _, _ = world
+    path = "worklists/overdue"
+    listed = get("ncd.worker", path, commune=home, as_of="2026-06-30").json()
+    assert listed["entries"], "the test province should have someone overdue"
+    gone = listed["entries"][0]["patient_id"]
+    content = store.read("Patient", gone)
+    store.delete("Patient", gone)
+    try:
+        after = get("ncd.worker", path, commune=home, as_of="2026-06-30")
+        body = after.json()
+        assert gone not in {e["patient_id"] for e in body["entries"]}
+        assert body["total"] == listed["total"] - 1
+    finally:
+        store.update({k: v for k, v in content.items() if k != "meta"})

@@ -47,6 +47,8 @@ from songkhoe.fhir.systems import BASE
 from songkhoe.places.catalog import communes
 from songkhoe.places.facilities import commune_station_id, facility
 
+ID_CHUNK = 500  # ids per IN (...) list
+
 PLACE_BASED = frozenset({Role.COMMUNE_HEALTH_WORKER, Role.DOCTOR, Role.RADIOLOGIST})
 READ_ONLY_TYPES = frozenset({"AuditEvent"})
 # Telehealth consultations (songkhoe.telehealth.models uses these codes)
@@ -270,6 +272,23 @@ class Access:
             )
         ).scalar_one()
         return seen == len(patient_ids)
+
+    def live_visible_patients(self, conn: Connection, patient_ids: list[str]) -> set[str]:
+        """Those of these Patients that exist now (not deleted) and that the principal may see:
+        for lists built from projections, which may name people who moved away or were
+        deleted since they were last rebuilt."""
+        found: set[str] = set()
+        for start in range(0, len(patient_ids), ID_CHUNK):
+            rows = [
+                resource.c.res_type == "Patient",
+                resource.c.is_current,
+                ~resource.c.deleted,
+                resource.c.res_id.in_(patient_ids[start : start + ID_CHUNK]),
+            ]
+            rule = self.restriction("Patient", resource)
+            query = select(resource.c.res_id).where(*rows, *([] if rule is None else [rule]))
+            found.update(conn.execute(query).scalars())
+        return found
 
     def can_see(self, conn: Connection, content: dict) -> bool:
         """Whether the principal may see this resource: every person it names is visible, and a

@@ -24,7 +24,7 @@ from songkhoe.fhir.indexing import date_range
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.ncd.indicators import InvalidMonth, indicators
-from songkhoe.ncd.worklists import UnknownWorklist, worklist
+from songkhoe.ncd.worklists import UnknownWorklist, name_entries, worklist
 from songkhoe.places.catalog import UnknownPlace, commune, communes
 from songkhoe.places.facilities import commune_station_id
 from songkhoe.web.session import current_session
@@ -110,11 +110,17 @@ def build_router(store: ResourceStore) -> APIRouter:
             raise _forbidden(f"the worklists of commune {code} are for its station's staff")
         try:
             now = np.datetime64(date_range(as_of)[1][:19]) if as_of else _now()  # a date: its end
-            entries, projected = worklist(store.engine, kind=kind, commune_code=code, now=now)
+            entries, projected = worklist(
+                store.engine, kind=kind, commune_code=code, now=now, named=False
+            )
         except UnknownWorklist as exc:
             raise FhirError.single(404, "not-found", str(exc)) from None
         except ValueError as exc:
             raise _invalid(exc, "as_of") from None
+        with store.engine.connect() as conn:  # moved away or deleted since the last refresh
+            seen = access.live_visible_patients(conn, [e["patient_id"] for e in entries])
+            entries = [e for e in entries if e["patient_id"] in seen]
+            name_entries(conn, entries)
         people = [{"resourceType": "Patient", "id": e["patient_id"]} for e in entries]
         caller.audit_found("search-type", people, query)
         return JSONResponse(

@@ -18,9 +18,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import Connection, func, select
 
-from songkhoe.db.tables import resource
 from songkhoe.fhir import search as fhir_search
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.search import parse_query
@@ -38,7 +36,6 @@ WORKLIST_SYSTEM = f"{BASE}/CodeSystem/ncd-worklist"
 MODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode"
 MODES = {"call": "PHONE", "visit": "FACE"}
 PAGE = 50  # entries per page
-CHUNK = 500  # patient ids per query
 
 register(
     {
@@ -118,39 +115,6 @@ def recent_contacts(store: ResourceStore, who: Viewer, kind: str) -> dict[str, s
     return latest
 
 
-def _live_and_visible(who: Viewer, patient_ids: list[str]) -> list:
-    """The conditions on the resource table that keep these Patients if they are live and the
-    viewer may see them now."""
-    rows = [
-        resource.c.res_type == "Patient",
-        resource.c.is_current,
-        ~resource.c.deleted,
-        resource.c.res_id.in_(patient_ids),
-    ]
-    rule = who.access.restriction("Patient", resource)
-    return rows if rule is None else [*rows, rule]
-
-
-def visible_people(conn: Connection, who: Viewer, patient_ids: list[str]) -> set[str]:
-    """Those of these Patients that are live and that the viewer may see."""
-    found: set[str] = set()
-    for start in range(0, len(patient_ids), CHUNK):
-        chunk = patient_ids[start : start + CHUNK]
-        query = select(resource.c.res_id).where(*_live_and_visible(who, chunk))
-        found.update(conn.execute(query).scalars())
-    return found
-
-
-def count_visible(conn: Connection, who: Viewer, patient_ids: list[str]) -> int:
-    """How many of these Patients are live and visible to the viewer (a COUNT query)."""
-    return sum(
-        conn.execute(
-            select(func.count()).where(*_live_and_visible(who, patient_ids[i : i + CHUNK]))
-        ).scalar_one()
-        for i in range(0, len(patient_ids), CHUNK)
-    )
-
-
 def load_list(
     store: ResourceStore, who: Viewer, kind: str, code: str, first: int
 ) -> tuple[list, int, str | None]:
@@ -159,7 +123,7 @@ def load_list(
     None); the contacted come last."""
     entries, as_of = worklist(store.engine, kind=kind, commune_code=code, now=_now(), named=False)
     with store.engine.connect() as conn:
-        seen = visible_people(conn, who, [e["patient_id"] for e in entries])
+        seen = who.access.live_visible_patients(conn, [e["patient_id"] for e in entries])
         entries = [e for e in entries if e["patient_id"] in seen]
         contacts = recent_contacts(store, who, kind) if entries else {}
         for e in entries:
@@ -180,7 +144,8 @@ def counts(store: ResourceStore, who: Viewer, code: str) -> list[tuple[str, int]
     with store.engine.connect() as conn:
         for kind in KINDS:
             entries, _ = worklist(store.engine, kind=kind, commune_code=code, now=now, named=False)
-            out.append((kind, count_visible(conn, who, [e["patient_id"] for e in entries])))
+            ids = [e["patient_id"] for e in entries]
+            out.append((kind, len(who.access.live_visible_patients(conn, ids))))
     return out
 
 
