@@ -14,7 +14,7 @@ import orjson
 from songkhoe.auth.commands import clients, token, users
 from songkhoe.auth.service import AuthError
 from songkhoe.chatbot.commands import chat
-from songkhoe.config import get_settings
+from songkhoe.config import SettingError, get_settings
 from songkhoe.db.backup_commands import backup_command, restore_command
 from songkhoe.db.engine import DatabaseUnavailable, check_connection, make_engine
 from songkhoe.db.migrate import upgrade
@@ -34,6 +34,7 @@ from songkhoe.telehealth.commands import telehealth
 USER_ERRORS = (
     AuthError,
     DatabaseUnavailable,
+    SettingError,
     UnknownPlace,
     StoreError,
     InvalidSearch,

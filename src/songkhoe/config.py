@@ -7,6 +7,10 @@ from pathlib import Path
 DEFAULT_DATABASE_URL = "sqlite:///./var/songkhoe.db"
 
 
+class SettingError(ValueError):
+    """A setting the app cannot work with; the message names it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str
@@ -26,6 +30,8 @@ class Settings:
     chat_llm_model: str  # the model name sent to that API
     chat_llm_api_key: str  # its bearer token, if it needs one
     chat_llm_timeout_s: float  # past this the chatbot quotes the knowledge base instead
+    map_tiles_url: str  # an XYZ tile URL template under the disease map; "": boundaries only
+    map_tiles_attribution: str  # the attribution its tile provider requires
 
 
 def get_settings() -> Settings:
@@ -48,6 +54,8 @@ def get_settings() -> Settings:
         chat_llm_model=os.environ.get("SONGKHOE_CHAT_LLM_MODEL", ""),
         chat_llm_api_key=os.environ.get("SONGKHOE_CHAT_LLM_API_KEY", ""),
         chat_llm_timeout_s=float(os.environ.get("SONGKHOE_CHAT_LLM_TIMEOUT_S", "8")),
+        map_tiles_url=os.environ.get("SONGKHOE_MAP_TILES_URL", ""),
+        map_tiles_attribution=os.environ.get("SONGKHOE_MAP_TILES_ATTRIBUTION", ""),
     )
 
 

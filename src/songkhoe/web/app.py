@@ -20,6 +20,7 @@ from songkhoe.surveillance import views as surveillance_views
 from songkhoe.telehealth import views as telehealth_views
 from songkhoe.web import views
 from songkhoe.web.hardening import install_hardening
+from songkhoe.web.map_views import tile_origin
 
 
 def create_app(*, store: ResourceStore) -> FastAPI:
@@ -54,5 +55,6 @@ def create_app(*, store: ResourceStore) -> FastAPI:
         app,
         max_body_bytes=settings.max_body_mb * 1024 * 1024,
         rate_limit_per_minute=settings.rate_limit_per_minute,
+        image_origins=tuple(filter(None, [tile_origin(settings.map_tiles_url)])),
     )
     return app

@@ -30,10 +30,17 @@ from songkhoe.fhir.outcomes import Issue, operation_outcome
 
 logger = logging.getLogger(__name__)
 
-CSP = (
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
-    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-)
+
+def content_security_policy(image_origins: tuple[str, ...] = ()) -> str:
+    """Everything from this origin only; images also from `image_origins` (map tiles)."""
+    images = "".join(f" {origin}" for origin in image_origins)
+    return (
+        f"default-src 'self'; img-src 'self' data: blob:{images}; style-src 'self'; "
+        "script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    )
+
+
+CSP = content_security_policy()
 # FastAPI's /docs and /redoc pages load Swagger UI / ReDoc from a CDN and start them inline.
 DOCS_CSP = (
     "default-src 'self'; img-src 'self' data: https:; "
@@ -56,9 +63,16 @@ RATE_LIMIT_EXEMPT = frozenset({"/healthz"})
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 
 
-def install_hardening(app: FastAPI, *, max_body_bytes: int, rate_limit_per_minute: int) -> None:
+def install_hardening(
+    app: FastAPI,
+    *,
+    max_body_bytes: int,
+    rate_limit_per_minute: int,
+    image_origins: tuple[str, ...] = (),
+) -> None:
     """Add the hardening middleware as the outermost of the app's own middleware (call it after
-    adding any other). `rate_limit_per_minute` 0 turns rate limiting off."""
+    adding any other). `rate_limit_per_minute` 0 turns rate limiting off; `image_origins` are the
+    only other origins pages may load images from (map tiles)."""
     docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
     docs_paths = frozenset(p for p in docs if p)
     app.add_middleware(
@@ -66,6 +80,7 @@ def install_hardening(app: FastAPI, *, max_body_bytes: int, rate_limit_per_minut
         max_body_bytes=max_body_bytes,
         rate_limit_per_minute=rate_limit_per_minute,
         docs_paths=docs_paths,
+        csp=content_security_policy(image_origins),
     )
 
 
@@ -114,8 +129,10 @@ class HardeningMiddleware:
         max_body_bytes: int,
         rate_limit_per_minute: int,
         docs_paths: frozenset[str] = frozenset(),
+        csp: str = CSP,
     ) -> None:
         self.app = app
+        self.csp = csp
         self.max_body_bytes = max_body_bytes
         self.buckets = TokenBuckets(rate_limit_per_minute) if rate_limit_per_minute > 0 else None
         self.docs_paths = docs_paths
@@ -182,7 +199,9 @@ class HardeningMiddleware:
         await _send_error(send, path, 413, "too-costly", f"the request body is over {limit}")
 
     def _add_headers(self, scope: Scope, path: str, headers: MutableHeaders) -> None:
-        headers.setdefault("content-security-policy", DOCS_CSP if path in self.docs_paths else CSP)
+        headers.setdefault(
+            "content-security-policy", DOCS_CSP if path in self.docs_paths else self.csp
+        )
         for name, value in SECURITY_HEADERS.items():
             headers.setdefault(name, value)
         if scope.get("scheme") == "https":

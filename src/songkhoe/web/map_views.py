@@ -1,6 +1,8 @@
 """The disease map: a Leaflet choropleth of a province's communes, or of the 34 provinces, for an
 indicator of the registry (`songkhoe.web.map_indicators`), with legend and tooltip. No tile
-server: the boundaries come from the package (`songkhoe.web.geo`) at /static/geo/, cacheable.
+server needed: the boundaries come from the package (`songkhoe.web.geo`) at /static/geo/,
+cacheable; a tile layer goes under them only when SONGKHOE_MAP_TILES_URL names one (its origin
+is then allowed in the CSP's img-src).
 
 The page also lists the values as a plain table (the map's text alternative, and what works
 without JavaScript). Areas are split into up to five classes at the quintiles of their values;
@@ -8,12 +10,15 @@ areas without data are grey. Aggregates only, for callers whose place covers the
 NCD indicators API decides): the national map for callers who see the whole country.
 """
 
+from urllib.parse import urlsplit
+
 import numpy as np
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
+from songkhoe.config import SettingError, get_settings
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.ncd.api import covers
 from songkhoe.places.catalog import UnknownPlace, commune, communes, province, provinces
@@ -72,6 +77,19 @@ def classes(values: dict[str, float | None]) -> tuple[dict[str, int], list[float
     return out, edges.round(1).tolist()
 
 
+def tile_origin(url_template: str) -> str | None:
+    """The origin (scheme://host[:port]) of an XYZ tile URL template such as
+    https://tile.openstreetmap.org/{z}/{x}/{y}.png, for the CSP; None when there is none."""
+    if not url_template:
+        return None
+    parts = urlsplit(url_template)
+    if parts.scheme not in ("http", "https") or not parts.netloc or "{" in parts.netloc:
+        raise SettingError(
+            f"SONGKHOE_MAP_TILES_URL must be an http(s) URL with a fixed host, not {url_template!r}"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def build_router(store: ResourceStore) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -96,6 +114,8 @@ def build_router(store: ResourceStore) -> APIRouter:
             "application/geo+json",
             headers={"cache-control": "public, max-age=86400"},
         )
+
+    settings = get_settings()
 
     @router.get("/map")
     def disease_map(request: Request) -> Response:
@@ -152,6 +172,8 @@ def build_router(store: ResourceStore) -> APIRouter:
             edges=edges,
             geo_url=geo_url,
             payload=payload,
+            tiles=settings.map_tiles_url,
+            tiles_attribution=settings.map_tiles_attribution,
         )
 
     return router

@@ -1,5 +1,6 @@
 // The disease map: colours the areas of /static/geo/... by the classes the server computed
-// (#map-data), with a tooltip per area. No tiles: the boundaries are the whole map.
+// (#map-data), with a tooltip per area. The boundaries are the whole map; a tile layer goes
+// under them only when the server sets one (SONGKHOE_MAP_TILES_URL: data-tiles).
 "use strict";
 (function () {
   var COLOURS = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"];
@@ -8,7 +9,11 @@
   var data = document.getElementById("map-data");
   if (!box || !data || !window.L) { return; }
   var info = JSON.parse(data.textContent);
-  var map = L.map(box, { zoomSnap: 0.25, attributionControl: false });
+  var tiles = box.dataset.tiles;
+  var map = L.map(box, { zoomSnap: 0.25, attributionControl: Boolean(tiles) });
+  if (tiles) {
+    L.tileLayer(tiles, { maxZoom: 18, attribution: box.dataset.tilesAttribution || "" }).addTo(map);
+  }
   fetch(box.dataset.geo, { credentials: "same-origin" })
     .then(function (r) { return r.json(); })
     .then(function (geo) {
