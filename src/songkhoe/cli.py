@@ -176,9 +176,10 @@ def serve(host: str | None, port: int | None) -> None:
 @click.pass_context
 def demo(ctx: click.Context, province_code: str, people: int, seed: int) -> None:
     """Set up the database, synthesise a province if it holds nobody yet, and serve."""
-    from songkhoe.auth.demo import ensure_demo_accounts
+    from songkhoe.auth.demo import DEMO_CENTRAL_HOSPITAL, DEMO_SPECIALISTS, ensure_demo_accounts
     from songkhoe.places.catalog import province
     from songkhoe.surveillance.synth_cases import demo_surveillance
+    from songkhoe.telehealth.queues import configure_queue
 
     province(province_code)
     store = open_store()
@@ -188,6 +189,11 @@ def demo(ctx: click.Context, province_code: str, people: int, seed: int) -> None
     click.echo(demo_surveillance(store, province_code))
     accounts_file = DEMO_ACCOUNTS
     accounts = ensure_demo_accounts(store, province_code=province_code, path=accounts_file)
+    if any(line.startswith(DEMO_SPECIALISTS[0] + " ") for line in accounts):
+        specialist, backup = DEMO_SPECIALISTS
+        for specialty in ("cardiology", "pulmonology", "radiology", "endocrinology"):
+            configure_queue(store, facility_id=DEMO_CENTRAL_HOSPITAL, specialty=specialty,
+                            specialists=[specialist], backups=[backup])  # fmt: skip
     if accounts:
         click.echo(f"Log in with a demo account (username, password; kept in {accounts_file}):")
         for line in accounts:

@@ -16,6 +16,9 @@ from songkhoe.db.tables import app_user, idx_reference
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.places.catalog import communes
 
+DEMO_CENTRAL_HOSPITAL = "bv-bach-mai"
+DEMO_SPECIALISTS = ("chuyengia", "chuyengia.dp")  # a specialist and the backup of the queues
+
 
 def _busiest_commune(store: ResourceStore, province_code: str) -> str:
     """The commune (code) of the province's station that manages the most people."""
@@ -47,6 +50,8 @@ def ensure_demo_accounts(store: ResourceStore, *, province_code: str, path: Path
         ("yte.xa", "commune_health_worker", f"commune:{commune_code}"),
         ("bacsi", "doctor", f"province:{province_code}"),
         ("quanly", "provincial_manager", f"province:{province_code}"),
+        ("xquang", "radiologist", f"province:{province_code}"),
+        *((name, "specialist", f"facility:{DEMO_CENTRAL_HOSPITAL}") for name in DEMO_SPECIALISTS),
     ]
     lines = []
     for username, role, place in accounts:
