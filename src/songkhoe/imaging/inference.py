@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import onnxruntime as ort
+from scipy.special import expit
 
 from songkhoe.imaging.heatmap import film_heat, region
 from songkhoe.imaging.ingest import Film
@@ -50,7 +51,7 @@ def scores_of(logits: np.ndarray, manifest: Manifest) -> np.ndarray:
     """The model's logits as its publisher reports them."""
     if manifest.postprocess == "none":
         return logits
-    probabilities = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+    probabilities = expit(logits.astype(np.float64))  # the logistic function, no overflow
     if manifest.postprocess == "sigmoid-op-norm":
         return op_norm(probabilities, np.asarray(manifest.op_threshs, dtype=np.float64))
     return probabilities
