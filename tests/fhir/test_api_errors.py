@@ -164,6 +164,16 @@ def test_conditional_create_with_if_none_exist(http: httpx.Client) -> None:
     _outcome(http.post("/Patient", json=PATIENT, headers=condition), 412)
 
 
+def test_if_none_exist_may_start_with_the_type_as_in_a_bundle(http: httpx.Client) -> None:
+    """The header is read as a Bundle's ifNoneExist is: `Type?query`, `?query` or `query`."""
+    query = "identifier=http://songkhoe.vn/fhir/sid/cccd|079085001234"
+    first = http.post("/Patient", json=PATIENT, headers={"If-None-Exist": f"Patient?{query}"})
+    assert first.status_code == 201, first.text
+    for condition in (f"?{query}", query, f"Patient?{query}"):
+        again = http.post("/Patient", json=PATIENT, headers={"If-None-Exist": condition})
+        assert again.status_code == 200 and again.json()["id"] == first.json()["id"], condition
+
+
 def test_capability_statement_search_params_work(http: httpx.Client) -> None:
     statement = http.get("/metadata")
     assert statement.status_code == 200

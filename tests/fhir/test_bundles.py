@@ -226,3 +226,21 @@ def test_create_all_names_the_resource_at_fault(store):
         assert caught.value.index == 2
         writer.create(patient(id="c"))
     assert store.count_by_type() == {"Patient": 1}
+
+
+@pytest.mark.parametrize("reference", ["Patient?nosuchparam=1", "Patient?birthdate=notadate"])
+def test_a_conditional_reference_with_a_bad_query_names_its_entry(store, reference):
+    entries = (
+        entry("POST", "Observation", observation("Patient/p1")),
+        entry("POST", "Observation", observation(reference)),
+    )
+    with pytest.raises(FhirError) as caught:
+        run(store, *entries)
+    assert caught.value.status == 400
+    assert caught.value.issues[0].expression == ("Bundle.entry[1]",)
+    assert str(caught.value).startswith("Bundle.entry[1]: ")
+    assert store.count_by_type() == {}
+    first, second = run(store, *entries, kind="batch")
+    assert (first["status"], second["status"]) == ("201 Created", "400 Bad Request")
+    assert second["outcome"]["issue"][0]["expression"] == ["Bundle.entry[1]"]
+    assert store.count_by_type() == {"Observation": 1}

@@ -22,7 +22,7 @@ from songkhoe.auth.guard import not_found
 from songkhoe.config import get_settings
 from songkhoe.fhir import bulk
 from songkhoe.fhir import search as fhir_search
-from songkhoe.fhir.bundles import conditional_matches, process_bundle
+from songkhoe.fhir.bundles import conditional_matches, parse_condition, process_bundle
 from songkhoe.fhir.capability import capability_statement, supported_types
 from songkhoe.fhir.indexing import date_range
 from songkhoe.fhir.outcomes import FhirError, from_exception, operation_outcome
@@ -362,7 +362,7 @@ def build_router(store: ResourceStore) -> APIRouter:
         with caller.refusals("create", [resource_type]):
             with store.transaction(caller.guard("create")) as writer:
                 if condition:  # searched and created in one transaction, under the query's lock
-                    query = parse_qsl(condition.removeprefix("?"))
+                    query = parse_condition(resource_type, condition)
                     found = conditional_matches(writer, resource_type, query)
                 created = None if found else writer.create(body)
         if len(found) > 1:

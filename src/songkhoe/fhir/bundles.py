@@ -157,6 +157,13 @@ def _parse_url(url: Any, base_url: str) -> tuple[str, str | None, list[tuple[str
     return parts[0], resource_id, parse_qsl(query, keep_blank_values=True) if has_query else None
 
 
+def parse_condition(resource_type: str, condition: str) -> list[tuple[str, str]]:
+    """The search parameters of a conditional create's condition (If-None-Exist, ifNoneExist):
+    a query string, with or without `Type?` or `?` before it (http.html#ccreate)."""
+    query = condition.removeprefix(f"{resource_type}?").removeprefix("?")
+    return parse_qsl(query, keep_blank_values=True)
+
+
 def _parse_if_match(value: Any) -> int | None:
     if value is None:
         return None
@@ -194,8 +201,7 @@ def _parse_entry(index: int, raw: Any, base_url: str) -> _Entry:
         condition = request["ifNoneExist"]
         if not isinstance(condition, str):
             raise _invalid("request.ifNoneExist must be a query string", "request.ifNoneExist")
-        condition = condition.removeprefix(f"{resource_type}?")
-        entry.if_none_exist = parse_qsl(condition, keep_blank_values=True)
+        entry.if_none_exist = parse_condition(resource_type, condition)
     if method == "POST" and (resource_id or query is not None):
         raise _invalid("a POST url is the resource type alone", "request.url")
     if method == "GET" and query is not None:
@@ -248,11 +254,13 @@ def _condition_key(resource_type: str, query: list[tuple[str, str]]) -> str:
     return f"{resource_type}?{urlencode(sorted(query))}"
 
 
-def _lock_conditions(writer: Writer, entries: Sequence[_Entry]) -> None:
-    """Take the lock of each conditional write's query, in one order (no deadlock between two
-    Bundles), before any search: the search and the write it decides then happen in one
-    transaction that no other write under the same condition interleaves with, so two
-    concurrent conditional creates make one resource (http.html#ccreate)."""
+def _lock_up_front(writer: Writer, entries: Sequence[_Entry]) -> None:
+    """Take, before any search or write, the lock of each conditional write's query, then
+    those of the resources that PUT and DELETE entries name by id, each kind in sorted order:
+    two Bundles then take their common locks in one order and cannot deadlock. The search and
+    the write it decides happen in one transaction that no other write under the same
+    condition interleaves with, so two concurrent conditional creates make one resource
+    (http.html#ccreate)."""
     keys = {
         _condition_key(e.resource_type, condition)
         for e in entries
@@ -260,6 +268,13 @@ def _lock_conditions(writer: Writer, entries: Sequence[_Entry]) -> None:
     }
     for key in sorted(keys):
         writer.lock(key)
+    targets = {
+        (e.resource_type, e.resource_id)
+        for e in entries
+        if e.method in ("PUT", "DELETE") and e.resource_id is not None
+    }
+    for resource_type, resource_id in sorted(targets):
+        writer.lock_resource(resource_type, resource_id)
 
 
 def conditional_matches(writer: Writer, resource_type: str, query: list[tuple[str, str]]) -> list:
@@ -450,7 +465,7 @@ def _put(writer: Writer, entry: _Entry) -> None:
 def _execute(writer: Writer, entries: Sequence[_Entry], base_url: str) -> None:
     """Process parsed entries inside one transaction, filling in their responses."""
     _check_overlaps(entries)  # the targets named by id, before anything is written
-    _lock_conditions(writer, entries)
+    _lock_up_front(writer, entries)
     by_method: dict[str, list[_Entry]] = {method: [] for method in ORDER}
     for entry in entries:
         by_method[entry.method].append(entry)
@@ -476,7 +491,7 @@ def _execute(writer: Writer, entries: Sequence[_Entry], base_url: str) -> None:
     writes = creates + by_method["PUT"]
     try:
         rewritten = references.rewritten([e.resource for e in writes])
-    except FhirError:
+    except _ERRORS:
         for entry in writes:  # find the entry at fault
             with _at(entry.index):
                 references.rewritten([entry.resource])
@@ -522,8 +537,8 @@ def _batch_entry(
             entry = _parse_entry(index, raw, base_url)
         with store.transaction(guard("batch")) as writer:
             _execute(writer, [entry], base_url)
-    except FhirError as exc:
-        return _failed_entry(exc)
+    except _ERRORS as exc:
+        return _failed_entry(from_exception(exc))
     return _response_entry(entry)
 
 

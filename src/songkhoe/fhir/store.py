@@ -57,6 +57,14 @@ class VersionConflict(StoreError):
     """The write lost a race or named a version that is no longer current (HTTP 409/412)."""
 
 
+class TransactionConflict(VersionConflict):
+    """The database aborted the transaction to break a deadlock or a serialization failure
+    with a concurrent one (PostgreSQL SQLSTATE 40P01, 40001); sent again, it may succeed."""
+
+
+RETRYABLE_SQLSTATES = ("40P01", "40001")  # deadlock_detected, serialization_failure
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     resource_type: str
@@ -247,10 +255,16 @@ class Writer:
                 text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
             )
 
+    def lock_resource(self, resource_type: str, resource_id: str) -> None:
+        """Hold the lock of one resource, the one its update or delete takes; a transaction that
+        writes several takes theirs first, in sorted order, so that two such transactions
+        cannot deadlock."""
+        self.lock(f"{resource_type}/{resource_id}")
+
     def _current(self, resource_type: str, resource_id: str) -> Any:
         """The current version row (version, deleted), or None if absent; concurrent writers of
         one resource queue on its lock."""
-        self.lock(f"{resource_type}/{resource_id}")
+        self.lock_resource(resource_type, resource_id)
         return self.conn.execute(
             select(resource.c.version, resource.c.deleted).where(
                 resource.c.res_type == resource_type,
@@ -277,6 +291,12 @@ class Writer:
             )
 
 
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error, raised through SQLAlchemy (`orig`) or by the driver
+    itself (COPY); None for other errors."""
+    return getattr(getattr(exc, "orig", exc), "sqlstate", None)
+
+
 def _sqlite_begin(conn: Connection) -> None:
     """SQLite: writers take the write lock up front (BEGIN IMMEDIATE) so that two writers queue
     on the busy timeout instead of failing mid-transaction; readers use a plain BEGIN."""
@@ -300,14 +320,23 @@ class ResourceStore:
     @contextmanager
     def transaction(self, guard: WriteGuard | None = None) -> Iterator[Writer]:
         """One all-or-nothing transaction: an exception inside the block writes nothing. A
-        guard checks every write and adds its own resources before the commit."""
-        with self.engine.connect() as conn:
-            conn.execution_options(songkhoe_write=True)
-            with conn.begin():
-                writer = Writer(conn, utc_now(), guard)
-                yield writer
-                if guard is not None:
-                    guard.finish(writer)
+        guard checks every write and adds its own resources before the commit. A transaction
+        the database aborts for a deadlock or serialization failure raises TransactionConflict
+        (HTTP 409: send it again)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(songkhoe_write=True)
+                with conn.begin():
+                    writer = Writer(conn, utc_now(), guard)
+                    yield writer
+                    if guard is not None:
+                        guard.finish(writer)
+        except Exception as exc:
+            if _sqlstate(exc) not in RETRYABLE_SQLSTATES:
+                raise
+            raise TransactionConflict(
+                "the transaction conflicted with a concurrent one and was rolled back; retry it"
+            ) from exc
 
     def create(self, res: dict, *, guard: WriteGuard | None = None) -> dict:
         with self.transaction(guard) as writer:
