@@ -4,6 +4,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 DEFAULT_DATABASE_URL = "sqlite:///./var/songkhoe.db"
 
 
@@ -60,8 +63,15 @@ def get_settings() -> Settings:
 
 
 def sqlite_path(database_url: str) -> Path | None:
-    """The file behind a sqlite:/// URL, or None for other backends and in-memory databases."""
-    prefix = "sqlite:///"
-    if not database_url.startswith(prefix) or database_url == prefix + ":memory:":
+    """The file behind a sqlite:/// URL, without its query string (`?timeout=20`), or None for
+    other backends, in-memory databases, `file:` URIs and URLs SQLAlchemy does not parse."""
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
         return None
-    return Path(database_url[len(prefix) :])
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if "uri" in url.query or database.startswith("file:"):
+        return None
+    return Path(database)

@@ -3,11 +3,12 @@
 import logging
 import sqlite3
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from songkhoe.config import sqlite_path
@@ -76,64 +77,124 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Checkpointer:
-    """Runs SQLite's PASSIVE checkpoints on a thread of its own, woken when a connection that
-    committed goes back to the pool, so that a request does not wait for the checkpoint's page
-    writes and fsyncs; Python's sqlite3 releases the GIL while SQLite works, so requests go on
-    meanwhile. A PASSIVE checkpoint never blocks readers or writers: it copies what no reader
-    still needs and leaves the rest to the next one
-    (https://sqlite.org/c3ref/wal_checkpoint_v2.html). The thread starts with the first write
-    and ends when the engine is disposed (a later write starts another)."""
+    """Runs SQLite's PASSIVE checkpoints on a thread of its own, woken when a connection whose
+    transaction wrote rows and committed goes back to the pool, so that a request does not wait
+    for the checkpoint's page writes and fsyncs; Python's sqlite3 releases the GIL while SQLite
+    works, so requests go on meanwhile. A PASSIVE checkpoint never blocks readers or writers: it
+    copies what no reader still needs and leaves the rest to the next one
+    (https://sqlite.org/c3ref/wal_checkpoint_v2.html).
+
+    The thread starts with the first write and ends when the engine is disposed or garbage
+    collected, or after `idle_s` without a write (the next write starts another), so engines
+    that are never disposed do not keep a thread and a file open. A failure (the file gone, a
+    disk error) is logged once, retried at the first write after a growing pause (`backoff_s`),
+    and its end logged; meanwhile `wal_autocheckpoint` still bounds the log."""
+
+    idle_s = 30.0
+    backoff_s = (1.0, 60.0)  # first pause after a failure, longest pause
+    _pending = "songkhoe_checkpoint_pending"  # pool record info: a write committed
+    _changes = "songkhoe_checkpoint_changes"  # pool record info: total_changes at BEGIN
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.uri = f"{path.absolute().as_uri()}?mode=rw"  # never creates the file
         self.wake = threading.Event()
+        self.stopped = threading.Event()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
-        self.stopping = False
-        self.written = False  # a commit since the last wake
 
     def install(self, engine: Engine) -> None:
-        event.listen(engine, "commit", self._committed)
+        event.listen(engine, "begin", self._began)
+        event.listen(engine, "commit", self._committing)
         event.listen(engine, "checkin", self._checked_in)
-        event.listen(engine, "engine_disposed", self._stop)
+        event.listen(engine, "engine_disposed", self._dispose)
+        weakref.finalize(engine, self.stop)
 
-    def _committed(self, _connection: Any) -> None:
-        self.written = True  # (the event comes before the commit itself: wake at check-in)
+    def _began(self, connection: Connection) -> None:
+        pooled = connection.connection
+        pooled.info[self._changes] = pooled.dbapi_connection.total_changes
 
-    def _checked_in(self, _dbapi_connection: Any, _record: Any) -> None:
-        if not self.written:
+    def _committing(self, connection: Connection) -> None:
+        """The event comes just before the commit: mark the pooled connection, and let check-in,
+        after the commit, wake the thread. A read-only transaction changed no rows (nor does
+        DDL alone: `wal_autocheckpoint` covers it); a commit that fails costs one idle wake."""
+        pooled = connection.connection
+        if pooled.dbapi_connection.total_changes != pooled.info.get(self._changes):
+            pooled.info[self._pending] = True
+
+    def _checked_in(self, _dbapi_connection: Any, record: Any) -> None:
+        if record is None or not record.info.pop(self._pending, False):
             return
-        self.written = False
         with self.lock:
-            if self.thread is None and not self.stopping:
-                self.thread = threading.Thread(target=self._run, name="sqlite-checkpoint")
-                self.thread.daemon = True
+            if self.stopped.is_set():
+                return
+            self.wake.set()
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(
+                    target=self._run, name=f"sqlite-checkpoint {self.path}", daemon=True
+                )
                 self.thread.start()
-        self.wake.set()
 
-    def _stop(self, _engine: Any) -> None:
+    def stop(self) -> None:
+        """Ask the thread to end, without waiting for it."""
         with self.lock:
-            self.stopping, thread = True, self.thread
-        self.wake.set()
+            self.stopped.set()
+            self.wake.set()
+
+    def _dispose(self, _engine: Any) -> None:
+        """Stop and wait for the thread; a later write on the engine starts another."""
+        self.stop()
+        with self.lock:
+            thread = self.thread
         if thread is not None:
             thread.join()
         with self.lock:
-            self.stopping, self.thread = False, None
+            self.thread = None
+            self.stopped.clear()
+            self.wake.clear()
 
     def _run(self) -> None:
-        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        connection: sqlite3.Connection | None = None
+        failing, pause = False, self.backoff_s[0]
         try:
-            while True:
-                self.wake.wait()
+            while self.wake.wait(self.idle_s) or not self._idle_exit():
                 self.wake.clear()
-                if self.stopping:
+                if self.stopped.is_set():
                     return
                 try:
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error as exc:  # the next commit's checkpoint tries again
-                    logger.warning("SQLite checkpoint of %s failed: %s", self.path, exc)
+                    if connection is None:
+                        connection = self._connect()
+                    self._checkpoint(connection)
+                except Exception as exc:  # noqa: BLE001 - the thread must outlive any failure
+                    if not failing:
+                        logger.warning("SQLite checkpoints of %s fail: %s", self.path, exc)
+                    failing = True
+                    if connection is not None:
+                        connection.close()
+                        connection = None
+                    self.stopped.wait(pause)
+                    pause = min(pause * 2, self.backoff_s[1])
+                    continue  # the next write after the pause tries again
+                if failing:
+                    logger.warning("SQLite checkpoints of %s work again", self.path)
+                failing, pause = False, self.backoff_s[0]
         finally:
-            connection.close()
+            if connection is not None:
+                connection.close()
+
+    def _idle_exit(self) -> bool:
+        """After `idle_s` without a wake: end the thread unless a wake came meanwhile."""
+        with self.lock:
+            if self.wake.is_set():
+                return False
+            self.thread = None
+            return True
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.uri, uri=True, isolation_level=None, check_same_thread=False)
+
+    def _checkpoint(self, connection: sqlite3.Connection) -> None:
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def check_connection(engine: Engine) -> None:
