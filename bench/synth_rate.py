@@ -13,10 +13,9 @@ import argparse
 import time
 from datetime import date
 
-from songkhoe.synth.population import generate
-
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.places.service import load
+from songkhoe.synth.population import generate
 from songkhoe.synth.service import populate
 
 from common import backends

@@ -11,7 +11,10 @@ import pytest
 def songkhoe(*args: str, database_url: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "SONGKHOE_DATABASE_URL": database_url}
     return subprocess.run(
-        [sys.executable, "-m", "songkhoe", *args], capture_output=True, text=True, env=env,
+        [sys.executable, "-m", "songkhoe", *args],
+        capture_output=True,
+        text=True,
+        env=env,
         timeout=300,
     )
 
@@ -22,8 +25,18 @@ def sqlite_url(tmp_path) -> str:
 
 
 def test_synth_then_stats(sqlite_url):
-    done = songkhoe("synth", "--province", "24", "--people", "300", "--seed", "3",
-                    "--as-of", "2026-06-30", database_url=sqlite_url)
+    done = songkhoe(
+        "synth",
+        "--province",
+        "24",
+        "--people",
+        "300",
+        "--seed",
+        "3",
+        "--as-of",
+        "2026-06-30",
+        database_url=sqlite_url,
+    )
     assert done.returncode == 0, done.stderr
     assert "synthesised 300 people" in done.stdout
     stats = songkhoe("stats", "--json", database_url=sqlite_url)

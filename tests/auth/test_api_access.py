@@ -350,18 +350,33 @@ def test_conditional_matches_in_a_bundle_see_only_the_callers_people(world):
     obs = {k: v for k, v in reading("x", "home1").items() if k != "id"}
 
     def with_focus(query: str) -> dict:
-        return {"resourceType": "Bundle", "type": "transaction", "entry": [
-            {"resource": {**obs, "focus": [{"reference": query}]},
-             "request": {"method": "POST", "url": "Observation"}}]}
+        return {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {
+                    "resource": {**obs, "focus": [{"reference": query}]},
+                    "request": {"method": "POST", "url": "Observation"},
+                }
+            ],
+        }
 
     elsewhere = worker.post("", with_focus("Patient?_id=far1"))
     nobody = worker.post("", with_focus("Patient?_id=no-such-person"))
     assert elsewhere.status_code == nobody.status_code == 412
     assert elsewhere.json()["issue"][0]["diagnostics"].replace("far1", "?") == nobody.json()[
-        "issue"][0]["diagnostics"].replace("no-such-person", "?")
-    twin = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"resource": person("ignored", HOME), "request": {
-            "method": "POST", "url": "Patient", "ifNoneExist": "_id=far1"}}]}
+        "issue"
+    ][0]["diagnostics"].replace("no-such-person", "?")
+    twin = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "resource": person("ignored", HOME),
+                "request": {"method": "POST", "url": "Patient", "ifNoneExist": "_id=far1"},
+            }
+        ],
+    }
     answer = worker.post("", twin).json()["entry"][0]["response"]
     assert answer["status"] == "201 Created" and "far1" not in answer["location"]
 
@@ -395,17 +410,35 @@ def test_audit_events_show_only_the_callers_people_and_no_search_terms(world):
 def test_included_and_exported_types_need_their_own_scope(world):
     store, client, users = world
     worker_id = users["worker"][0]
-    token = issue_token(store.engine, scopes="user/Observation.read",
-                        expires_in=timedelta(hours=1), user_id=worker_id)
+    token = issue_token(
+        store.engine,
+        scopes="user/Observation.read",
+        expires_in=timedelta(hours=1),
+        user_id=worker_id,
+    )
     api = Api(client, token)
     assert api.ids("Observation", _include="Observation:subject") == ["o-home1"]
-    create_client(store.engine, client_id="patients-only", scopes="system/Patient.read",
-                  with_secret=False)
-    exporter = Api(client, issue_token(store.engine, scopes="system/Patient.read",
-                                       expires_in=timedelta(hours=1), client_id="patients-only"))
+    create_client(
+        store.engine, client_id="patients-only", scopes="system/Patient.read", with_secret=False
+    )
+    exporter = Api(
+        client,
+        issue_token(
+            store.engine,
+            scopes="system/Patient.read",
+            expires_in=timedelta(hours=1),
+            client_id="patients-only",
+        ),
+    )
     headers = {"Prefer": "respond-async"}
-    assert client.get("/fhir/$export", params={"_type": "Observation"},
-                      headers={**exporter.headers, **headers}).status_code == 403
+    assert (
+        client.get(
+            "/fhir/$export",
+            params={"_type": "Observation"},
+            headers={**exporter.headers, **headers},
+        ).status_code
+        == 403
+    )
     assert client.get("/fhir/$export", headers={**exporter.headers, **headers}).status_code == 403
 
 
@@ -414,16 +447,24 @@ def test_refused_writes_are_audited(world):
     worker_id, worker = users["worker"]
     theirs = {k: v for k, v in reading("x", "next1").items() if k != "id"}
     assert worker.post("Observation", theirs).status_code == 403
-    refused = [e for e in audit_events(store)
-               if e["outcome"] == "4" and e["subtype"][0]["code"] == "create"]
+    refused = [
+        e
+        for e in audit_events(store)
+        if e["outcome"] == "4" and e["subtype"][0]["code"] == "create"
+    ]
     assert refused and refused[0]["agent"][0]["who"]["identifier"]["value"] == worker_id
 
 
 def test_reference_data_cannot_be_claimed_by_naming_a_person(world):
     worker = world[2]["worker"][1]
-    claimed = {"resourceType": "Location", "id": "loc1", "name": "Của tôi",
-               "extension": [{"url": "https://example.org/x",
-                              "valueReference": {"reference": "Patient/home1"}}]}
+    claimed = {
+        "resourceType": "Location",
+        "id": "loc1",
+        "name": "Của tôi",
+        "extension": [
+            {"url": "https://example.org/x", "valueReference": {"reference": "Patient/home1"}}
+        ],
+    }
     assert worker.put("Location/loc1", claimed).status_code == 403
 
 
@@ -443,8 +484,9 @@ def test_sharing_a_record_needs_to_see_it_and_is_audited(world):
 
     worker_id, specialist_id = users["worker"][0], users["specialist"][0]
     caller = Caller(store, user_principal(store.engine, worker_id), RequestContext("10.0.0.1"))
-    caller.share(user_id=specialist_id, patient_id="home1", reason="Hội chẩn",
-                 basis="ServiceRequest/sr1")
+    caller.share(
+        user_id=specialist_id, patient_id="home1", reason="Hội chẩn", basis="ServiceRequest/sr1"
+    )
     assert users["specialist"][1].ids("Patient") == ["home1"]
     with pytest.raises(FhirError) as refused:
         caller.share(user_id=specialist_id, patient_id="far1", reason="x")
