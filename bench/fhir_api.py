@@ -38,6 +38,7 @@ from songkhoe.auth.service import create_client, create_user, issue_token
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.fhir.systems import CCCD
 from songkhoe.places.service import load
+from songkhoe.runtime import tune_gc_for_server
 from songkhoe.synth.population import generate
 from songkhoe.synth.service import populate
 from songkhoe.web.app import create_app
@@ -168,6 +169,7 @@ def main() -> None:
             load(store=store)
             populate(store=store, province_code="24", people=args.people, seed=1, as_of=AS_OF)
             client = TestClient(create_app(store=store))
+            tune_gc_for_server()  # as `songkhoe serve` does; the baseline runs under it too
             create_client(store.engine, client_id="bench", scopes="system/*.*", with_secret=False)
             token = issue_token(
                 store.engine, scopes="system/*.*", expires_in=timedelta(hours=2), client_id="bench"

@@ -16,12 +16,14 @@ def test_demo_sets_up_everything_it_names(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     served = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append(kw))
+    tuned = []  # serve tunes the process's garbage collector (not this test process's)
+    monkeypatch.setattr("songkhoe.runtime.tune_gc_for_server", lambda: tuned.append(True))
     try:
         main(["demo", "--people", "300"])
     except SystemExit as exit_info:
         assert exit_info.code == 0
     out = capsys.readouterr().out
-    assert served and "new alerts" in out
+    assert served and tuned and "new alerts" in out
     accounts = (tmp_path / "var/demo-accounts.txt").read_text().splitlines()
     roles = {line.split()[0]: line.split()[2] for line in accounts}
     assert roles == {
