@@ -20,7 +20,7 @@ from songkhoe.prescribing.dosing import InvalidLine, Line, parse_line
 from songkhoe.prescribing.export import national_payload
 from songkhoe.timezones import local_date
 from songkhoe.web.identity import full_name
-from songkhoe.web.pages import Viewer, checked_form, message, page, to_login, viewer
+from songkhoe.web.pages import Viewer, message, page, posted_form, to_login, viewer
 
 LINES = 6
 
@@ -90,12 +90,10 @@ def build_router(store: ResourceStore) -> APIRouter:
 
     @router.post("/prescriptions")
     async def submit(request: Request) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        form = await checked_form(request, who)
-        if form is None:
-            return message(request, who, 403, "expired_form")
+        posted = await posted_form(store, request)
+        if isinstance(posted, Response):
+            return posted
+        who, form = posted
         if not service.may_prescribe(who.principal):
             return message(request, who, 403, "rx_not_prescriber")
         acknowledged = {v for k, v in await form_pairs(request) if k == "ack"}

@@ -28,9 +28,9 @@ from songkhoe.web import map_indicators
 from songkhoe.web.i18n import register
 from songkhoe.web.pages import (
     Viewer,
-    checked_form,
     message,
     page,
+    posted_form,
     register_chart_panel,
     register_dashboard_panel,
     register_home_panel,
@@ -313,12 +313,10 @@ def build_router(store: ResourceStore) -> APIRouter:
 
     @router.post("/surveillance/alerts/{alert_id}")
     async def review(request: Request, alert_id: str) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        form = await checked_form(request, who)
-        if form is None:
-            return message(request, who, 403, "expired_form")
+        posted = await posted_form(store, request)
+        if isinstance(posted, Response):
+            return posted
+        who, form = posted
         action = form.get("action", "")
         note = form.get("reason") if action == "dismiss" else form.get("note")
         try:
@@ -351,12 +349,10 @@ def build_router(store: ResourceStore) -> APIRouter:
 
     @router.post("/surveillance/cases")
     async def post_case(request: Request) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        form = await checked_form(request, who)
-        if form is None:
-            return message(request, who, 403, "expired_form")
+        posted = await posted_form(store, request)
+        if isinstance(posted, Response):
+            return posted
+        who, form = posted
         if not _reporter(who):
             return message(request, who, 403, "surv_reporters_only")
         payload = {k: v for k, v in form.items() if k != "csrf" and v.strip()}

@@ -40,9 +40,9 @@ from songkhoe.timezones import local_time
 from songkhoe.web.identity import full_name
 from songkhoe.web.pages import (
     Viewer,
-    checked_form,
     message,
     page,
+    posted_form,
     register_chart_panel,
     register_home_panel,
     register_nav,
@@ -271,12 +271,10 @@ def build_router(store: ResourceStore) -> APIRouter:
 
     @router.post("/telehealth/cases")
     async def create_case(request: Request) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        form = await checked_form(request, who)
-        if form is None:
-            return message(request, who, 403, "expired_form")
+        posted = await posted_form(store, request)
+        if isinstance(posted, Response):
+            return posted
+        who, form = posted
         attachments = [v for k, v in await form_pairs(request) if k == "attachment"]
         try:
             case = await run_in_threadpool(
@@ -330,12 +328,10 @@ def build_router(store: ResourceStore) -> APIRouter:
 
     @router.post("/telehealth/cases/{case_id}/{action}")
     async def case_action(request: Request, case_id: str, action: str) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        form = await checked_form(request, who)
-        if form is None:
-            return message(request, who, 403, "expired_form")
+        posted = await posted_form(store, request)
+        if isinstance(posted, Response):
+            return posted
+        who, form = posted
         case = await run_in_threadpool(open_case_page, request, who, case_id, "consultation")
         if not isinstance(case, Case):
             return case
@@ -426,12 +422,10 @@ def build_router(store: ResourceStore) -> APIRouter:
 
     @router.post("/telehealth/referrals")
     async def create_referral(request: Request) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        form = await checked_form(request, who)
-        if form is None:
-            return message(request, who, 403, "expired_form")
+        posted = await posted_form(store, request)
+        if isinstance(posted, Response):
+            return posted
+        who, form = posted
         try:
             case = await run_in_threadpool(
                 lambda: referrals.create_referral(
@@ -465,12 +459,10 @@ def build_router(store: ResourceStore) -> APIRouter:
 
     @router.post("/telehealth/referrals/{referral_id}/{action}")
     async def referral_action(request: Request, referral_id: str, action: str) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        form = await checked_form(request, who)
-        if form is None:
-            return message(request, who, 403, "expired_form")
+        posted = await posted_form(store, request)
+        if isinstance(posted, Response):
+            return posted
+        who, form = posted
         case = await run_in_threadpool(open_case_page, request, who, referral_id, "referral")
         if not isinstance(case, Case):
             return case

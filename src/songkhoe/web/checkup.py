@@ -38,7 +38,7 @@ from songkhoe.terminology import loinc
 from songkhoe.timezones import VIETNAM, local_date
 from songkhoe.web.forms import Field, validate
 from songkhoe.web.i18n import language, register, translator
-from songkhoe.web.pages import Viewer, checked_form, message, page, to_login, viewer
+from songkhoe.web.pages import Viewer, message, page, posted_form, to_login, viewer
 from songkhoe.web.records import RecordRefused, open_record
 
 register(
@@ -323,12 +323,10 @@ def build_router(store: ResourceStore) -> APIRouter:
 
     @router.post("/people/{patient_id}/checkup")
     async def save_checkup(request: Request, patient_id: str) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        form = await checked_form(request, who)
-        if form is None:
-            return message(request, who, 403, "expired_form")
+        posted = await posted_form(store, request)
+        if isinstance(posted, Response):
+            return posted
+        who, form = posted
         caller = who.caller
         try:
             patient = open_record(store, caller, patient_id, "Encounter", "write")

@@ -135,6 +135,20 @@ async def checked_form(request: Request, who: Viewer) -> dict[str, str] | None:
     return form
 
 
+async def posted_form(
+    store: ResourceStore, request: Request
+) -> tuple[Viewer, dict[str, str]] | Response:
+    """The logged-in viewer and their CSRF-checked form, or the answer to send instead: to the
+    login page, or 403 "expired_form"."""
+    who = viewer(store, request)
+    if who is None:
+        return to_login()
+    form = await checked_form(request, who)
+    if form is None:
+        return message(request, who, 403, "expired_form")
+    return who, form
+
+
 @dataclass(frozen=True, slots=True)
 class Panel:
     """A block another domain adds to the home page or to a person's chart: `load` returns the

@@ -30,7 +30,15 @@ from songkhoe.places.facilities import commune_station_id
 from songkhoe.timezones import local_date
 from songkhoe.web.forms import Field, validate
 from songkhoe.web.i18n import language, register, translator
-from songkhoe.web.pages import Viewer, checked_form, message, page, register_nav, to_login, viewer
+from songkhoe.web.pages import (
+    Viewer,
+    message,
+    page,
+    posted_form,
+    register_nav,
+    to_login,
+    viewer,
+)
 
 WORKLIST_SYSTEM = f"{BASE}/CodeSystem/ncd-worklist"
 MODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode"
@@ -224,12 +232,10 @@ def build_router(store: ResourceStore) -> APIRouter:
 
     @router.post("/worklists/{kind}/contact")
     async def record_contact(request: Request, kind: str) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        form = await checked_form(request, who)
-        if form is None:
-            return message(request, who, 403, "expired_form")
+        posted = await posted_form(store, request)
+        if isinstance(posted, Response):
+            return posted
+        who, form = posted
         code = chosen_commune(who, form.get("commune"))
         if kind not in KINDS or code is None:
             return message(request, who, 403, "worklist_refused")
