@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
 
 from songkhoe.auth.api import bearer_principal
 from songkhoe.auth.audit import RequestContext
@@ -185,6 +186,9 @@ def build_router(store: ResourceStore) -> APIRouter:
     async def transaction(request: Request) -> Response:
         caller = _caller(store, request)
         bundle = await _body(request)
+        return await run_in_threadpool(transaction_of, request, caller, bundle)
+
+    def transaction_of(request: Request, caller: Caller, bundle: Any) -> Response:
         if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
             raise FhirError.single(400, "invalid", "POST /fhir takes a Bundle", "resourceType")
         with caller.refusals(bundle.get("type", "transaction"), []):
@@ -324,7 +328,8 @@ def build_router(store: ResourceStore) -> APIRouter:
             form = parse_qsl((await request.body()).decode(), keep_blank_values=True)
         except UnicodeDecodeError:
             raise FhirError.single(400, "structure", "the form is not UTF-8") from None
-        return run_search(request, resource_type, list(request.query_params.multi_items()) + form)
+        items = list(request.query_params.multi_items()) + form
+        return await run_in_threadpool(run_search, request, resource_type, items)
 
     @router.get("/{resource_type}/_history")
     def type_history(
@@ -355,6 +360,9 @@ def build_router(store: ResourceStore) -> APIRouter:
         _checked_type(resource_type)
         caller.access.require(resource_type, "write")
         res = _resource_body(await _body(request), resource_type)
+        return await run_in_threadpool(create_of, request, caller, resource_type, res)
+
+    def create_of(request: Request, caller: Caller, resource_type: str, res: dict) -> Response:
         condition = request.headers.get("if-none-exist")
         base = _base(request)
         body = {k: v for k, v in res.items() if k != "id"}
@@ -385,6 +393,10 @@ def build_router(store: ResourceStore) -> APIRouter:
         _checked_type(resource_type)
         caller.access.require(resource_type, "write")
         res = _resource_body(await _body(request), resource_type)
+        return await run_in_threadpool(update_of, request, caller, resource_id, res)
+
+    def update_of(request: Request, caller: Caller, resource_id: str, res: dict) -> Response:
+        resource_type = res["resourceType"]
         if res.get("id") != resource_id:
             raise FhirError.single(
                 400, "invalid", f"the body's id {res.get('id')!r} is not {resource_id!r}", "id"

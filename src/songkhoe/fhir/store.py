@@ -8,9 +8,11 @@ transaction, so several writes are all or nothing.
 
 import os
 import re
+import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -308,14 +310,33 @@ def _sqlite_autocommit_driver(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_begin)
 
 
+_SQLITE_WRITE_LOCKS: "weakref.WeakKeyDictionary[Engine, threading.RLock]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _sqlite_write_lock(engine: Engine) -> threading.RLock:
+    """The lock that the store's write transactions on this SQLite engine take in turn within
+    the process. SQLite lets one writer in at a time; without this lock the others would poll
+    for the database's write lock with growing sleeps (up to 100 ms each,
+    https://sqlite.org/c3ref/busy_timeout.html) and start late, while with it the next one starts
+    as soon as the last one ends. Other processes still queue on the busy timeout. Re-entrant:
+    a transaction opened inside another on the same thread waits for SQLite's lock, as before,
+    and fails after the busy timeout rather than hanging."""
+    return _SQLITE_WRITE_LOCKS.setdefault(engine, threading.RLock())
+
+
 class ResourceStore:
     """Create, read, vread, update, delete and history of FHIR resources in one database."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        if engine.dialect.name == "sqlite" and not event.contains(engine, "begin", _sqlite_begin):
-            event.listen(engine, "connect", _sqlite_autocommit_driver)
-            event.listen(engine, "begin", _sqlite_begin)
+        self._write_lock: AbstractContextManager = nullcontext()
+        if engine.dialect.name == "sqlite":
+            self._write_lock = _sqlite_write_lock(engine)
+            if not event.contains(engine, "begin", _sqlite_begin):
+                event.listen(engine, "connect", _sqlite_autocommit_driver)
+                event.listen(engine, "begin", _sqlite_begin)
 
     @contextmanager
     def transaction(self, guard: WriteGuard | None = None) -> Iterator[Writer]:
@@ -324,7 +345,7 @@ class ResourceStore:
         the database aborts for a deadlock or serialization failure raises TransactionConflict
         (HTTP 409: send it again)."""
         try:
-            with self.engine.connect() as conn:
+            with self._write_lock, self.engine.connect() as conn:
                 conn.execution_options(songkhoe_write=True)
                 with conn.begin():
                     writer = Writer(conn, utc_now(), guard)
