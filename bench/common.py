@@ -2,12 +2,17 @@
 PostgreSQL (SONGKHOE_BENCH_POSTGRES_URL, default the local server's `test` database)."""
 
 import os
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
@@ -62,3 +67,40 @@ def backends() -> list[tuple[str, object]]:
     else:
         print(f"(PostgreSQL not reachable at {POSTGRES_URL}: skipped)")
     return found
+
+
+@contextmanager
+def served(engine: Engine) -> Iterator[str]:
+    """The base URL of `songkhoe serve` (the production server: uvicorn, its garbage-collector
+    settings, the app's threads) running in a process of its own over the engine's database;
+    stopped on exit. Requests then cross a real socket, as a client's do."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(
+        os.environ,
+        SONGKHOE_DATABASE_URL=engine.url.render_as_string(hide_password=False),
+        SONGKHOE_HOST="127.0.0.1",
+        SONGKHOE_PORT=str(port),
+        SONGKHOE_RATE_LIMIT_PER_MINUTE="0",  # one client sends every request
+    )
+    command = [str(Path(sys.executable).with_name("songkhoe")), "serve"]
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(600):
+                if server.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"songkhoe serve exited:\n{log.read().decode()[-2000:]}")
+                try:
+                    if httpx.get(f"{base}/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            else:
+                raise RuntimeError("songkhoe serve did not answer /healthz within a minute")
+            yield base
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
