@@ -89,7 +89,7 @@ def served(engine: Engine) -> Iterator[str]:
         server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(600):
+            for _ in range(3000):  # start-up migrates and analyzes a large database
                 if server.poll() is not None:
                     log.seek(0)
                     raise RuntimeError(f"songkhoe serve exited:\n{log.read().decode()[-2000:]}")
@@ -99,7 +99,7 @@ def served(engine: Engine) -> Iterator[str]:
                 except httpx.TransportError:
                     time.sleep(0.1)
             else:
-                raise RuntimeError("songkhoe serve did not answer /healthz within a minute")
+                raise RuntimeError("songkhoe serve did not answer /healthz within 5 minutes")
             yield base
         finally:
             server.terminate()

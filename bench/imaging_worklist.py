@@ -15,23 +15,67 @@ baseline, and how many of the 200 most suspicious films the baseline leaves out.
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from pydicom.uid import generate_uid
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "imaging"))
+from songkhoe.auth.audit import RequestContext
+from songkhoe.auth.caller import Caller
+from songkhoe.auth.service import create_user, user_principal
+from songkhoe.clinical.records import visible
+from songkhoe.fhir.store import ResourceStore
+from songkhoe.imaging import resources as fhir
+from songkhoe.imaging import service
+from songkhoe.imaging.inference import Analysis
+from songkhoe.imaging.ingest import Film
+from songkhoe.places.catalog import communes
 
-from test_worklist import doctor_of, person, read_by_ai  # noqa: E402
+from common import backends
 
-from songkhoe.fhir.store import ResourceStore  # noqa: E402
-from songkhoe.imaging import resources as fhir  # noqa: E402
-from songkhoe.imaging import service  # noqa: E402
-from songkhoe.places.catalog import communes  # noqa: E402
+FILM = Film(np.zeros((64, 64), np.float32), 1.0, "image/png")
 
-from common import backends  # noqa: E402
+
+def patient(patient_id: str, commune: str) -> dict:
+    return {
+        "resourceType": "Patient",
+        "id": patient_id,
+        "name": [{"family": "Lê", "given": ["Văn", patient_id]}],
+        "managingOrganization": {"reference": f"Organization/tyt-{commune}"},
+    }
+
+
+def read_by_ai(study_id: str, patient_id: str, suspicion: float, when: str) -> list[dict]:
+    """A film the AI has read: its study, AI Observation and preliminary report."""
+    analysis = Analysis(
+        model="bench",
+        demo=False,
+        scores={"Nodule": suspicion},
+        suspicion=suspicion,
+        operating_point=0.5,
+        top_finding="Nodule",
+        heat=None,
+        region=None,
+    )
+    refs = {"study_id": study_id, "patient_id": patient_id, "when": when}
+    return [
+        fhir.imaging_study(**refs, film=FILM, series_uid=generate_uid(), sop_uid=generate_uid()),
+        fhir.ai_observation(**refs, analysis=analysis, heatmap_id=None),
+        fhir.preliminary_report(**refs, heatmap_id=None),
+    ]
+
+
+def provincial_doctor(store: ResourceStore, province: str) -> Caller:
+    """The caller of a doctor who sees the whole province."""
+    user_id = create_user(
+        store.engine,
+        username=f"bs{province}",
+        password="mật-khẩu-đủ-dài",
+        role="doctor",
+        place=f"province:{province}",
+        full_name="Bác sĩ",
+    )
+    return Caller(store, user_principal(store.engine, user_id), RequestContext(None, "TREAT"))
 
 
 def baseline(caller, limit: int = service.WORKLIST_SIZE) -> list[str]:
@@ -43,7 +87,7 @@ def baseline(caller, limit: int = service.WORKLIST_SIZE) -> list[str]:
         ("_sort", "-date"),
         ("_count", str(limit)),
     ]
-    found = service._search(caller, "DiagnosticReport", items)
+    found = visible(caller, "DiagnosticReport", items)
     value = {
         f"Observation/{r['id']}": r["valueQuantity"]["value"] for r in found if "valueQuantity" in r
     }
@@ -72,7 +116,7 @@ def main() -> None:
     for name, fresh in backends():
         with fresh() as engine:
             store = ResourceStore(engine)
-            store.create_many([person(f"p{i}", home[i % len(home)]) for i in range(500)])
+            store.create_many([patient(f"p{i}", home[i % len(home)]) for i in range(500)])
             batch = []
             for i in range(args.reports):
                 when = f"2026-{1 + i * 12 // args.reports:02d}-01T08:00:{i % 60:02d}Z"
@@ -82,7 +126,7 @@ def main() -> None:
                     batch = []
             store.create_many(batch)
             store.analyze()
-            report(name, doctor_of(store, "24"), args)
+            report(name, provincial_doctor(store, "24"), args)
 
 
 def report(name: str, caller, args) -> None:

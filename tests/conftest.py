@@ -5,6 +5,7 @@ a database of their own on that server, created here and dropped at the end.
 """
 
 import os
+import shutil
 import socket
 import threading
 import uuid
@@ -125,3 +126,22 @@ def system_token(store: ResourceStore) -> str:
 @pytest.fixture
 def auth_headers(system_token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {system_token}"}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright, for the whole session; the test is skipped, with
+    the reason, where the playwright package or /usr/bin/chromium is missing."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright package is missing"
+    )
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (apt chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()

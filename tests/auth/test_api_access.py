@@ -515,3 +515,31 @@ def test_each_access_writes_exactly_one_audit_event(world):
     for number, access in enumerate(accesses, start=1):
         access()
         assert len(audit_events(store)) == number, f"access {number}"
+
+
+def test_a_person_named_outside_the_search_parameters_hides_the_resource_from_searches(world):
+    """The search restriction sees every person a resource names, as the read check does: a
+    Patient in an extension (no search parameter) is one of them."""
+    store, _, users = world
+    worker, admin = users["worker"][1], users["admin"][1]
+
+    def naming(res: dict, pid: str) -> dict:
+        relative = {"url": "https://example.org/relative", "valueReference": {}}
+        relative["valueReference"]["reference"] = f"Patient/{pid}"
+        return {**res, "extension": [relative]}
+
+    about_far = naming(reading("o-mentions-far1", "home1"), "far1")
+    about_home = naming(reading("o-mentions-home2", "home1"), "home2")
+    linked = naming(person("home-linked", HOME), "far1")
+    store.create_many([about_far, about_home, linked])
+
+    assert worker.get("Observation/o-mentions-far1").status_code == 404
+    assert worker.ids("Observation") == ["o-home1", "o-mentions-home2"]
+    assert worker.ids("Observation", subject="Patient/home1") == ["o-home1", "o-mentions-home2"]
+    assert worker.get("Patient/home-linked").status_code == 404
+    assert worker.ids("Patient") == ["home1", "home2"]
+    everything = admin.get("Patient/far1/$everything").json()
+    assert {"o-far1", "o-mentions-far1", "home-linked"} <= {
+        e["resource"]["id"] for e in everything["entry"]
+    }
+    assert admin.ids("Observation", _id="o-mentions-far1") == ["o-mentions-far1"]

@@ -3,26 +3,6 @@
 
 Skipped, with the reason, where /usr/bin/chromium or the playwright package is missing."""
 
-import shutil
-
-import pytest
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
-pytestmark = pytest.mark.skipif(
-    shutil.which("chromium") is None, reason="Debian's chromium is not installed (apt chromium)"
-)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
 
 def test_a_citizen_asks_twice_and_sees_triage_and_sources(browser, live_server, tmp_path):
     page = browser.new_page(viewport={"width": 360, "height": 740}, locale="vi-VN")

@@ -37,3 +37,36 @@ def test_unreachable_databases_give_one_line(url):
     with pytest.raises(DatabaseUnavailable) as info:
         check_connection(make_engine(url))
     assert "\n" not in str(info.value)
+
+
+def test_the_patients_a_resource_names_elsewhere_are_indexed_by_the_migration_too(store):
+    """Revision 0006 adds the `_mentions-patient` rows that the store now writes, for the
+    resources stored before it; its downgrade takes them away."""
+    from sqlalchemy import select
+
+    from songkhoe.db.tables import idx_reference
+
+    observation = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "code": {"text": "x"},
+        "subject": {"reference": "Patient/p1"},
+        "extension": [
+            {"url": "https://example.org/a", "valueReference": {"reference": "Patient/p2"}},
+            {"url": "https://example.org/b", "valueReference": {"reference": "Patient/p1"}},
+        ],
+    }
+    store.create(observation)
+    query = select(idx_reference.c.param, idx_reference.c.target_id).where(
+        idx_reference.c.res_id == "o1", idx_reference.c.target_type == "Patient"
+    )
+    expected = [("_mentions-patient", "p2"), ("subject", "p1")]
+    with store.engine.connect() as conn:
+        assert sorted(conn.execute(query).all()) == expected
+    downgrade(store.engine, "0005")
+    with store.engine.connect() as conn:
+        assert sorted(conn.execute(query).all()) == [("subject", "p1")]
+    upgrade(store.engine)
+    with store.engine.connect() as conn:
+        assert sorted(conn.execute(query).all()) == expected

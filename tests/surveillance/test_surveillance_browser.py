@@ -2,7 +2,6 @@
 finds the open alert of the injected dengue outbreak, confirms it and sees the response task; no
 console errors. Skipped, with the reason, without /usr/bin/chromium or the playwright package."""
 
-import shutil
 from datetime import date
 
 import pytest
@@ -13,10 +12,6 @@ from songkhoe.surveillance import aggregation as agg
 from songkhoe.surveillance import service
 from songkhoe.surveillance.synth_cases import synthetic_province
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
-pytestmark = pytest.mark.skipif(
-    shutil.which("chromium") is None, reason="Debian's chromium is not installed (apt chromium)"
-)
 PROVINCE = "12"
 PASSWORD = "mật-khẩu-đủ-dài"
 
@@ -31,41 +26,35 @@ def site(live_server, store):
     return live_server, outbreak
 
 
-def test_an_officer_confirms_the_outbreak_alert_on_a_phone(site, tmp_path):
+def test_an_officer_confirms_the_outbreak_alert_on_a_phone(browser, site, tmp_path):
     url, outbreak = site
     place = commune(outbreak.commune).full_name
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page(viewport={"width": 360, "height": 740}, locale="vi-VN")
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(f"{url}/login")
-        page.fill("#username", "ql.tinh")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{url}/")
-        page.goto(f"{url}/surveillance")
-        row = page.locator("table.surv-alerts tbody tr", has_text=place).filter(
-            has_text="Sốt xuất huyết Dengue"
-        )
-        assert row.count() == 1, page.inner_text("main")
-        assert agg.week_label(outbreak.week) in row.inner_text()
-        row.locator("a").click()
-        page.wait_for_url("**/surveillance/alerts/*")
-        assert "Chờ xem xét" in page.inner_text("dl.facts")
-        assert page.locator("svg.surv-chart rect.bar.alarm").count() == 1
-        page.fill("#note", "Đã xác minh tại xã")
-        page.click("text=Xác nhận và giao xử lý")
-        page.wait_for_selector("text=Nhiệm vụ điều tra, xử lý ổ dịch")
-        main = page.inner_text("main")
-        station = service.owner_choices(outbreak.commune)[f"tyt-{outbreak.commune}"]
-        assert "Đã xác nhận" in main and station in main  # the task's owner, by default
-        assert "Đã xác minh tại xã" in main and "ql.tinh" in main
-        assert page.locator("form[method=post] input[name=action]").count() == 0
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360, "fits 360 px"
-        page.screenshot(path=str(tmp_path / "alert-confirmed.png"), full_page=True)
-        browser.close()
+    page = browser.new_page(viewport={"width": 360, "height": 740}, locale="vi-VN")
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{url}/login")
+    page.fill("#username", "ql.tinh")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/")
+    page.goto(f"{url}/surveillance")
+    row = page.locator("table.surv-alerts tbody tr", has_text=place).filter(
+        has_text="Sốt xuất huyết Dengue"
+    )
+    assert row.count() == 1, page.inner_text("main")
+    assert agg.week_label(outbreak.week) in row.inner_text()
+    row.locator("a").click()
+    page.wait_for_url("**/surveillance/alerts/*")
+    assert "Chờ xem xét" in page.inner_text("dl.facts")
+    assert page.locator("svg.surv-chart rect.bar.alarm").count() == 1
+    page.fill("#note", "Đã xác minh tại xã")
+    page.click("text=Xác nhận và giao xử lý")
+    page.wait_for_selector("text=Nhiệm vụ điều tra, xử lý ổ dịch")
+    main = page.inner_text("main")
+    station = service.owner_choices(outbreak.commune)[f"tyt-{outbreak.commune}"]
+    assert "Đã xác nhận" in main and station in main  # the task's owner, by default
+    assert "Đã xác minh tại xã" in main and "ql.tinh" in main
+    assert page.locator("form[method=post] input[name=action]").count() == 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, "fits 360 px"
+    page.screenshot(path=str(tmp_path / "alert-confirmed.png"), full_page=True)
     assert errors == [], errors

@@ -1,28 +1,9 @@
 """The live chat in Debian's Chromium at 360 px: a message typed by the specialist appears on the
 commune worker's open page without a reload (telehealth.js over the WebSocket)."""
 
-import shutil
-
-import pytest
-
 from .test_access import open_xray_case
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
-pytestmark = pytest.mark.skipif(
-    shutil.which("chromium") is None, reason="Debian's chromium is not installed (apt chromium)"
-)
 PASSWORD = "mật-khẩu-đủ-dài"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 def signed_in(browser, site: str, username: str):

@@ -4,30 +4,11 @@ Skipped, with the reason, where /usr/bin/chromium or the playwright package is m
 (`.ci/run` installs both).
 """
 
-import shutil
-
 import pytest
 
 from songkhoe.auth.service import create_user
 
 from .conftest import HOME, NEIGHBOUR, PASSWORD
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(
-    shutil.which("chromium") is None, reason="Debian's chromium is not installed (apt chromium)"
-)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -6,11 +6,9 @@ province is coloured. No console errors; screenshots go to var/screenshots/.
 Skipped, with the reason, where /usr/bin/chromium or the playwright package is missing.
 """
 
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from songkhoe.db.tables import resource
@@ -19,23 +17,7 @@ from songkhoe.places.catalog import communes
 
 from .conftest import PASSWORD, PROVINCE
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(
-    shutil.which("chromium") is None, reason="Debian's chromium is not installed (apt chromium)"
-)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 def watched(browser, errors: list[str]):

@@ -21,7 +21,6 @@ everyone. AuditEvents are never written through the API; their search terms are 
 callers who see everyone.
 """
 
-import re
 from datetime import UTC, datetime
 from functools import cache
 
@@ -41,6 +40,7 @@ from sqlalchemy import (
 
 from songkhoe.auth.models import MANAGERS, Place, Principal, Role
 from songkhoe.db.tables import access_grant, idx_reference, idx_token, resource
+from songkhoe.fhir.indexing import patients_named
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.searchparams import params_for, resource_types
 from songkhoe.fhir.systems import BASE
@@ -72,6 +72,13 @@ def stations(place: Place) -> list[str] | None:
     return [commune_station_id(c.code) for c in communes(place.code)]
 
 
+def covers(place: Place, commune_codes: list[str]) -> bool:
+    """Whether the place includes every one of these communes: the rule of the aggregates (NCD
+    indicators, dashboard, disease map) and of the surveillance alerts."""
+    mine = stations(place)
+    return mine is None or {commune_station_id(c) for c in commune_codes} <= set(mine)
+
+
 @cache
 def person_linked_types() -> frozenset[str]:
     """Resource types with a reference search parameter that may point at a Patient."""
@@ -83,13 +90,10 @@ def person_linked_types() -> frozenset[str]:
     )
 
 
-PATIENT_REFERENCE = re.compile(rb'"reference":"Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^"]*)?"')
-
-
 def patients_referenced(content: dict) -> set[str]:
     """The ids of the Patients a resource is about: itself, or those it references anywhere in
     its content (a literal `Patient/id` reference, http://hl7.org/fhir/R4/references.html)."""
-    ids = {m.decode() for m in PATIENT_REFERENCE.findall(orjson.dumps(content))}
+    ids = patients_named(orjson.dumps(content))
     if content.get("resourceType") == "Patient" and content.get("id"):
         ids.add(content["id"])
     return ids
@@ -177,9 +181,16 @@ class Access:
         allowed = self.allowed_patients()
         if allowed is None or resource_type not in person_linked_types():
             return None
+        hidden = idx_reference.alias()
+        names_nobody_hidden = ~exists().where(
+            hidden.c.res_type == resource_type,
+            hidden.c.res_id == rows.c.res_id,
+            hidden.c.target_type == "Patient",
+            hidden.c.target_id.not_in(allowed),
+        )
         if resource_type == "Patient":
-            return rows.c.res_id.in_(allowed)
-        named, hidden = idx_reference.alias(), idx_reference.alias()
+            return and_(rows.c.res_id.in_(allowed), names_nobody_hidden)
+        named = idx_reference.alias()
         names_someone_visible = (
             named.c.res_type == resource_type,
             named.c.target_type == "Patient",
@@ -190,14 +201,7 @@ class Access:
         else:
             visible = rows.c.res_id.in_(select(named.c.res_id).where(*names_someone_visible))
         return and_(
-            visible,
-            ~exists().where(
-                hidden.c.res_type == resource_type,
-                hidden.c.res_id == rows.c.res_id,
-                hidden.c.target_type == "Patient",
-                hidden.c.target_id.not_in(allowed),
-            ),
-            *self._consultations_visible(resource_type, rows.c.res_id),
+            visible, names_nobody_hidden, *self._consultations_visible(resource_type, rows.c.res_id)
         )
 
     def _consultations_visible(self, resource_type: str, res_id) -> list:

@@ -33,12 +33,19 @@ def parse_instant(text: str) -> datetime:
 
 def search(caller: Caller, resource_type: str, items: list[tuple[str, str]]) -> list[dict]:
     """The resources of a search that the caller may see, audited as one search."""
+    found = visible(caller, resource_type, items)
+    caller.audit_found("search-type", found, f"{resource_type}?{urlencode(items)}")
+    return found
+
+
+def visible(caller: Caller, resource_type: str, items: list[tuple[str, str]]) -> list[dict]:
+    """The resources of a search that the caller may see, with those it `_include`s, not
+    audited: for a caller that audits them itself (Caller.audit_found) or a worker's poll."""
     query = parse_query(resource_type, items)
     query.restrict = caller.access.restriction
     with caller.store.engine.connect() as conn:
         found = [r for _, r in fhir_search.page(conn, resource_type, query)]
-    caller.audit_found("search-type", found, f"{resource_type}?{urlencode(items)}")
-    return found
+        return found + fhir_search.included(conn, resource_type, [r["id"] for r in found], query)
 
 
 def reference_data(

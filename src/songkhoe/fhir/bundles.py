@@ -239,10 +239,12 @@ def _raw_entries(bundle: dict) -> list:
 
 
 def _parse_all(raw_entries: list, base_url: str) -> list[_Entry]:
-    parsed = []
-    for index, raw in enumerate(raw_entries):
-        with _at(index):
+    parsed: list[_Entry] = []
+    try:
+        for index, raw in enumerate(raw_entries):
             parsed.append(_parse_entry(index, raw, base_url))
+    except _ERRORS as exc:  # at the entry after the last one parsed
+        raise _located(from_exception(exc), len(parsed)) from None
     return parsed
 
 

@@ -28,10 +28,13 @@ from songkhoe.fhir.searchparams import STORE_COLUMNS, choice_types, params_for
 __all__ = [
     "DATE_MAX",
     "DATE_MIN",
+    "MENTIONS_PATIENT",
     "IndexRows",
     "date_range",
     "extract",
     "normalize_string",
+    "patient_mentions",
+    "patients_named",
     "skipped_params",
 ]
 
@@ -149,6 +152,36 @@ def _parse_reference(ref: str) -> tuple[str | None, str] | None:
     if len(parts) == 2 and parts[0][:1].isupper() and parts[1] and "?" not in ref:
         return (parts[0], parts[1])
     return (None, ref)
+
+
+# A reference to a Patient in a resource's JSON as orjson writes it (compact): a `"reference":"`
+# inside a string value has its quotes escaped there, so it never matches.
+_PATIENT_REFERENCE = re.compile(
+    rb'"reference":"Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^"]*)?"'
+)
+MENTIONS_PATIENT = "_mentions-patient"  # the parameter of `patient_mentions` rows
+
+
+def patients_named(compact_json: bytes) -> set[str]:
+    """The ids of the Patients a resource references anywhere in its content (literal
+    `Patient/id` references, http://hl7.org/fhir/R4/references.html), from its compact JSON."""
+    return {m.decode() for m in _PATIENT_REFERENCE.findall(compact_json)}
+
+
+def patient_mentions(
+    compact_json: bytes, reference: list[tuple[str, str | None, str]]
+) -> list[tuple[str, str, str]]:
+    """Reference rows, under the parameter MENTIONS_PATIENT (no search parameter: clients cannot
+    search by it), for the Patients that a resource names outside its reference search
+    parameters (`reference`, its rows from `extract`): in an extension, Task.input,
+    Communication.payload... With them the access policy's search restriction sees every
+    person a resource is about, as its check of a single resource does, and $everything finds
+    the resource in the person's record."""
+    indexed = {target for _, kind, target in reference if kind == "Patient"}
+    return [
+        (MENTIONS_PATIENT, "Patient", patient)
+        for patient in sorted(patients_named(compact_json) - indexed)
+    ]
 
 
 def _reference_type(ref: str) -> str | None:

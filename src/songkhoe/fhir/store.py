@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from songkhoe.db.bulk import insert_tuples
 from songkhoe.db.tables import INDEX_TABLES, resource
-from songkhoe.fhir.indexing import IndexRows, extract
+from songkhoe.fhir.indexing import IndexRows, extract, patient_mentions
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # http://hl7.org/fhir/R4/datatypes.html#id
 TYPE_PATTERN = re.compile(r"[A-Z][A-Za-z]{1,63}")
@@ -127,19 +127,22 @@ TABLES = {"resource": resource} | INDEX_TABLES
 
 def table_rows(stored: Sequence[dict], version: int, timestamp: str) -> dict[str, list[tuple]]:
     """The rows that writing these stamped resources adds: one `resource` row each, with its
-    JSON, and the index rows of each parameter type, as tuples in table column order."""
+    JSON, and the index rows of each parameter type (with the Patients named outside the search
+    parameters, `patient_mentions`), as tuples in table column order."""
     rows: dict[str, list[tuple]] = {name: [] for name in TABLES}
     versions = rows["resource"]
     token, string, date = rows["token"], rows["string"], rows["date"]
     reference, quantity = rows["reference"], rows["quantity"]
     for res in stored:
         key = (res["resourceType"], res["id"])
-        versions.append((*key, version, timestamp, True, False, orjson.dumps(res).decode()))
+        content = orjson.dumps(res)
+        versions.append((*key, version, timestamp, True, False, content.decode()))
         index = _extract(res)
         token += [key + row for row in index.token]
         string += [key + row for row in index.string]
         date += [key + row for row in index.date]
         reference += [key + row for row in index.reference]
+        reference += [key + row for row in patient_mentions(content, index.reference)]
         quantity += [key + row for row in index.quantity]
     return rows
 

@@ -16,6 +16,7 @@ from songkhoe.auth.audit import RequestContext
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.guard import not_found
 from songkhoe.auth.models import Place, Principal, parse_scopes
+from songkhoe.clinical.records import search, visible
 from songkhoe.db.tables import idx_quantity, idx_reference
 from songkhoe.fhir import search as fhir_search
 from songkhoe.fhir.search import parse_query
@@ -101,27 +102,17 @@ def upload(
     return study_id
 
 
-def _search(caller: Caller, resource_type: str, items: list[tuple[str, str]]) -> list[dict]:
-    query = parse_query(resource_type, items)
-    query.restrict = caller.access.restriction
-    with caller.store.engine.connect() as conn:
-        found = [r for _, r in fhir_search.page(conn, resource_type, query)]
-        if query.include:
-            found += fhir_search.included(conn, resource_type, [r["id"] for r in found], query)
-    return found
-
-
 def pending_analyses(caller: Caller, limit: int) -> list[dict]:
     """Analysis Tasks waiting for the worker, oldest first, and those claimed so long ago that
-    their worker must have stopped."""
+    their worker must have stopped (a poll, not audited)."""
     code = ("code", f"{fhir.IMAGING}|{fhir.ANALYSIS}")
-    waiting = _search(
+    waiting = visible(
         caller,
         "Task",
         [code, ("status", "requested"), ("_sort", "_lastUpdated"), ("_count", str(limit))],
     )
     stale = (datetime.now(UTC) - STALE_CLAIM).strftime("%Y-%m-%dT%H:%M:%SZ")
-    stuck = _search(
+    stuck = visible(
         caller,
         "Task",
         [code, ("status", "in-progress"), ("_lastUpdated", f"lt{stale}"), ("_count", str(limit))],
@@ -286,8 +277,7 @@ def worklist(caller: Caller, limit: int = WORKLIST_SIZE) -> list[WorklistEntry]:
         ("_include", "DiagnosticReport:subject"),
         ("_count", str(limit)),
     ]
-    found = _search(caller, "DiagnosticReport", items)
-    caller.audit_found("search-type", found, f"DiagnosticReport?{urlencode(items)}")
+    found = search(caller, "DiagnosticReport", items)
     by_ref = {f"{r['resourceType']}/{r['id']}": r for r in found}
     entries = []
     for report in (r for r in found if r["resourceType"] == "DiagnosticReport"):
@@ -320,9 +310,7 @@ def unread(caller: Caller) -> list[dict]:
         ("_sort", "-_lastUpdated"),
         ("_count", "100"),
     ]
-    found = _search(caller, "Task", items)
-    caller.audit_found("search-type", found, f"Task?{urlencode(items)}")
-    return found
+    return search(caller, "Task", items)
 
 
 def study(caller: Caller, study_id: str) -> dict[str, dict]:
@@ -456,8 +444,8 @@ def review(
 def patient_studies(caller: Caller, patient_id: str) -> list[dict]:
     """A person's chest films, newest first, each with its report's status (audited)."""
     items = [("subject", f"Patient/{patient_id}"), ("_sort", "-started"), ("_count", "50")]
-    studies = _search(caller, "ImagingStudy", items)
-    reports = _search(
+    studies = visible(caller, "ImagingStudy", items)
+    reports = visible(
         caller,
         "DiagnosticReport",
         [

@@ -18,7 +18,7 @@ from songkhoe.auth.api import bearer_principal
 from songkhoe.auth.audit import RequestContext
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.models import Principal
-from songkhoe.auth.policy import stations
+from songkhoe.auth.policy import covers
 from songkhoe.fhir.api import FHIR_ERRORS
 from songkhoe.fhir.indexing import date_range
 from songkhoe.fhir.outcomes import FhirError
@@ -26,7 +26,6 @@ from songkhoe.fhir.store import ResourceStore
 from songkhoe.ncd.indicators import InvalidMonth, indicators
 from songkhoe.ncd.worklists import UnknownWorklist, name_entries, worklist
 from songkhoe.places.catalog import UnknownPlace, commune, communes
-from songkhoe.places.facilities import commune_station_id
 from songkhoe.web.session import current_session
 
 
@@ -53,13 +52,6 @@ def _invalid(exc: Exception, field: str) -> FhirError:
     return FhirError.single(400, "invalid", f"{field}: {exc}", field)
 
 
-def covers(principal: Principal, commune_codes: list[str]) -> bool:
-    """Whether the principal's place includes every one of these communes (the rule of the NCD
-    aggregates, the dashboard and the disease map)."""
-    mine = stations(principal.place)
-    return mine is None or {commune_station_id(c) for c in commune_codes} <= set(mine)
-
-
 def build_router(store: ResourceStore) -> APIRouter:
     router = APIRouter(prefix="/api/ncd", tags=["NCD"], responses=FHIR_ERRORS)
 
@@ -81,7 +73,7 @@ def build_router(store: ResourceStore) -> APIRouter:
             covered = [c.code for c in communes(code)] if kind == "province" else [_commune(code)]
         except UnknownPlace as exc:
             raise _invalid(exc, kind) from None
-        if caller.principal.patient_id is not None or not covers(caller.principal, covered):
+        if caller.principal.patient_id is not None or not covers(caller.principal.place, covered):
             raise _forbidden(f"the indicators of {kind} {code} are outside your place")
         try:
             rows, as_of = indicators(
@@ -104,7 +96,7 @@ def build_router(store: ResourceStore) -> APIRouter:
         except UnknownPlace as exc:
             raise _invalid(exc, "commune") from None
         if not access.unrestricted and not (
-            access.place_based and covers(caller.principal, [code])
+            access.place_based and covers(caller.principal.place, [code])
         ):
             caller.audit("search-type", [], outcome="refused", query=query)
             raise _forbidden(f"the worklists of commune {code} are for its station's staff")

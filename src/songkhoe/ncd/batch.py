@@ -14,13 +14,13 @@ The output is written to OUTPUT.partial and renamed when complete.
 
 import csv
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from songkhoe.files import atomic_text_file
 from songkhoe.ncd.inputs import PLAUSIBLE, implausible
 from songkhoe.ncd.scores import FLAG_INPUTS, score_arrays
 
@@ -166,16 +166,11 @@ def score_csv(input_path: Path, output_path: Path) -> BatchReport:
         raise InputError(f"the header repeats a column name: {', '.join(header)}")
     scores = score_arrays(read_columns(header, rows), len(rows))
     cells = _format(scores)
-    partial = output_path.with_name(output_path.name + ".partial")
-    try:
-        with partial.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow([*header, *OUTPUT_COLUMNS])
-            writer.writerows(
-                row + list(out) for row, out in zip(rows, zip(*cells, strict=True), strict=True)
-            )
-        os.replace(partial, output_path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with atomic_text_file(output_path) as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*header, *OUTPUT_COLUMNS])
+        writer.writerows(
+            row + list(out) for row, out in zip(rows, zip(*cells, strict=True), strict=True)
+        )
     cvd_scored = int(np.count_nonzero(~np.isnan(scores["who_cvd_lab_pct"])))
     return BatchReport(rows=len(rows), cvd_scored=cvd_scored, seconds=time.perf_counter() - started)

@@ -26,6 +26,7 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 
 from songkhoe.db.tables import idx_reference, idx_token, resource
+from songkhoe.files import atomic_text_file
 from songkhoe.places.catalog import UnknownPlace, commune, communes, province
 from songkhoe.places.facilities import commune_station_id
 from songkhoe.surveillance.cases import case_commune, counts_as_case
@@ -252,22 +253,16 @@ def _province_of(commune_code: str) -> str:
 def write_series_csv(path: Path, series: WeeklySeries, *, with_population: bool) -> None:
     """Write the `songkhoe surveillance detect` input format: date,count,unit[,population], one
     unit's weeks after the other (to PATH.partial, then renamed)."""
-    partial = path.with_name(path.name + ".partial")
     dates = series.dates.astype(str).tolist()
-    try:
-        with partial.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(["date", "count", "unit"] + (["population"] if with_population else []))
-            for i, unit in enumerate(series.units or ()):
-                for j, day in enumerate(dates):
-                    row = [day, int(series.counts[i, j]), unit]
-                    if with_population:
-                        row.append(int(series.population[i, j]))
-                    writer.writerow(row)
-        partial.replace(path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    with atomic_text_file(path) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["date", "count", "unit"] + (["population"] if with_population else []))
+        for i, unit in enumerate(series.units or ()):
+            for j, day in enumerate(dates):
+                row = [day, int(series.counts[i, j]), unit]
+                if with_population:
+                    row.append(int(series.population[i, j]))
+                writer.writerow(row)
 
 
 def incidence_by_area(

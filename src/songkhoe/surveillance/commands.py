@@ -9,6 +9,7 @@ from typing import Any
 import click
 import numpy as np
 
+from songkhoe.files import atomic_text_file
 from songkhoe.surveillance.detect import METHODS, DetectError, detect, week_index
 from songkhoe.surveillance.models import DetectorResult
 from songkhoe.surveillance.series import SeriesError, WeeklySeries, read_series
@@ -51,39 +52,33 @@ def _number(value: float) -> str:
 
 def _write(path: Path, series: WeeklySeries, result: DetectorResult) -> None:
     """Write one row per unit and evaluated week to PATH.partial, then rename it to PATH."""
-    partial = path.with_name(path.name + ".partial")
     upper = np.atleast_2d(result.upperbound)
     alarm = np.atleast_2d(result.alarm)
     dates = series.dates[result.first :].astype(str)
-    try:
-        with partial.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            unit_column = ["unit"] if series.units is not None else []
-            pop_column = ["population"] if series.population is not None else []
-            writer.writerow([*unit_column, "date", "count", *pop_column, "upperbound", "alarm"])
-            for i, counts in enumerate(series.counts[:, result.first :]):
-                unit = [series.units[i]] if series.units is not None else []
-                for j, day in enumerate(dates):
-                    bound = float(upper[i, j])
-                    pop = (
-                        [_number(series.population[i, result.first + j])]
-                        if series.population is not None
-                        else []
-                    )
-                    writer.writerow(
-                        [
-                            *unit,
-                            day,
-                            int(counts[j]),
-                            *pop,
-                            "" if math.isnan(bound) else repr(bound),
-                            OUTPUT_ALARM[int(alarm[i, j])],
-                        ]
-                    )
-        partial.replace(path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    with atomic_text_file(path) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        unit_column = ["unit"] if series.units is not None else []
+        pop_column = ["population"] if series.population is not None else []
+        writer.writerow([*unit_column, "date", "count", *pop_column, "upperbound", "alarm"])
+        for i, counts in enumerate(series.counts[:, result.first :]):
+            unit = [series.units[i]] if series.units is not None else []
+            for j, day in enumerate(dates):
+                bound = float(upper[i, j])
+                pop = (
+                    [_number(series.population[i, result.first + j])]
+                    if series.population is not None
+                    else []
+                )
+                writer.writerow(
+                    [
+                        *unit,
+                        day,
+                        int(counts[j]),
+                        *pop,
+                        "" if math.isnan(bound) else repr(bound),
+                        OUTPUT_ALARM[int(alarm[i, j])],
+                    ]
+                )
 
 
 @surveillance.command("detect")

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from songkhoe.auth.audit import audit_event
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.models import Principal, Role
-from songkhoe.auth.policy import stations
+from songkhoe.auth.policy import covers, stations
 from songkhoe.db.tables import idx_token, resource
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ID_PATTERN, ResourceNotFound, ResourceStore, utc_now
@@ -128,15 +128,10 @@ def place_communes(principal: Principal) -> set[str] | None:
     return None if mine is None else set(mine)
 
 
-def covers(principal: Principal, commune_codes: list[str]) -> bool:
-    mine = place_communes(principal)
-    return mine is None or set(commune_codes) <= mine
-
-
 def require_province(principal: Principal, province_code: str) -> list[str]:
     """The province's commune codes, if the principal's place covers them (403 if not)."""
     codes = [c.code for c in communes(province_code)]
-    if not covers(principal, codes):
+    if not covers(principal.place, codes):
         raise _forbidden(f"province {province_code} is outside your place")
     return codes
 
@@ -303,7 +298,11 @@ def get_alert(store: ResourceStore, principal: Principal, alert_key: str) -> dic
         alert = store.read("DetectedIssue", alert_key)
     except (ResourceNotFound, ValueError):
         alert = None
-    if alert is None or not is_alert(alert) or not covers(principal, [signal_of(alert).commune]):
+    if (
+        alert is None
+        or not is_alert(alert)
+        or not covers(principal.place, [signal_of(alert).commune])
+    ):
         raise FhirError.single(404, "not-found", f"alert {alert_key} does not exist")
     return alert
 

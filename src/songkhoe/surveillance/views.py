@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import Engine
 
+from songkhoe.auth.policy import covers
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.places.catalog import UnknownPlace, commune, communes, province, provinces
@@ -145,7 +146,7 @@ def _my_provinces(who: Viewer) -> list[str]:
     return [
         p.code
         for p in provinces()
-        if service.covers(who.principal, [c.code for c in communes(p.code)])
+        if covers(who.principal.place, [c.code for c in communes(p.code)])
     ]
 
 

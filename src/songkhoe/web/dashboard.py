@@ -8,10 +8,10 @@ import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from songkhoe.auth.policy import covers
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.ncd import indicators as ncd
 from songkhoe.ncd import projections as proj
-from songkhoe.ncd.api import covers
 from songkhoe.places.catalog import UnknownPlace, commune, communes, province
 from songkhoe.web import svg
 from songkhoe.web.i18n import language, register, translator
@@ -84,7 +84,7 @@ def build_router(store: ResourceStore) -> APIRouter:
             name = (province(code) if kind == "province" else commune(code)).full_name
         except UnknownPlace:
             return message(request, who, 404, "not_found")
-        if not covers(who.principal, covered) or who.principal.patient_id is not None:
+        if not covers(who.principal.place, covered) or who.principal.patient_id is not None:
             return message(request, who, 403, "map_refused")
         month = q.get("month") or projections_month(store.engine)
         try:

@@ -18,9 +18,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
+from songkhoe.auth.policy import covers
 from songkhoe.config import SettingError, get_settings
 from songkhoe.fhir.store import ResourceStore
-from songkhoe.ncd.api import covers
 from songkhoe.places.catalog import UnknownPlace, commune, communes, province, provinces
 from songkhoe.places.facilities import facility
 from songkhoe.web import geo, map_indicators
@@ -140,7 +140,7 @@ def build_router(store: ResourceStore) -> APIRouter:
             found = communes(code)
             areas = {c.code: [c.code] for c in found}
             names = {c.code: c.full_name for c in found}
-            allowed = covers(who.principal, list(areas))
+            allowed = covers(who.principal.place, list(areas))
             geo_url = f"/static/geo/communes-{code}.json"
         if not allowed or who.principal.patient_id is not None:
             return message(request, who, 403, "map_refused")
