@@ -106,13 +106,17 @@ def test_failures_are_logged_once_and_do_not_end_checkpoints(
     failing.clear()
     _write(engine)
     assert _wait_for(lambda: _checkpointed(db))
-    # this engine's messages: the patched method fails the other engines' threads too
-    messages = [
-        r.getMessage()
-        for r in caplog.records
-        if r.name == "songkhoe.db.engine" and f" {db} " in r.getMessage()
-    ]
-    assert messages == [
+
+    def messages() -> list[str]:
+        """This engine's: the patched method fails the other engines' threads too."""
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if r.name == "songkhoe.db.engine" and f" {db} " in r.getMessage()
+        ]
+
+    assert _wait_for(lambda: len(messages()) >= 2)  # logged just after the checkpoint
+    assert messages() == [
         f"SQLite checkpoints of {db} fail: disk on fire",
         f"SQLite checkpoints of {db} work again",
     ]
