@@ -472,6 +472,28 @@ def included(
     return _fetch(conn, keys, request)
 
 
+def of_subject(patient_id: str, resource_types: Iterable[str]) -> Select:
+    """SELECT (res_type, content) of the live resources of these types whose `subject` is the
+    patient: one query over the reference index instead of a search per type, with no access
+    rule (the caller applies its own to what it finds)."""
+    subject = idx_reference
+    return (
+        select(resource.c.res_type, resource.c.content)
+        .join(
+            subject,
+            and_(subject.c.res_type == resource.c.res_type, subject.c.res_id == resource.c.res_id),
+        )
+        .where(
+            subject.c.target_id == patient_id,
+            subject.c.target_type == "Patient",
+            subject.c.param == "subject",
+            subject.c.res_type.in_(list(resource_types)),
+            resource.c.is_current,
+            ~resource.c.deleted,
+        )
+    )
+
+
 def compartment(conn: Connection, patient_id: str, request: SearchRequest) -> list[dict]:
     """The visible resources that reference the patient through any reference parameter: the
     Patient compartment (http://hl7.org/fhir/R4/compartmentdefinition-patient.html) as

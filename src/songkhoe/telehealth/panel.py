@@ -15,11 +15,12 @@ on it: seen by its participants only, songkhoe.auth.policy), is checked in full 
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, exists, or_, select
+from sqlalchemy import Connection, exists, or_
 
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.policy import patients_referenced
-from songkhoe.db.tables import idx_reference, idx_token, resource
+from songkhoe.db.tables import idx_token, resource
+from songkhoe.fhir.search import of_subject
 from songkhoe.prescribing.service import prescription_codes
 from songkhoe.telehealth.models import CONSULT_CATEGORY, MESSAGE_CATEGORY, TASK_CODE, Case
 from songkhoe.telehealth.service import may_open
@@ -81,29 +82,15 @@ def read(caller: Caller, patient_id: str) -> Panel:
 def _about(conn: Connection, patient_id: str) -> dict[str, list[dict]]:
     """The live resources of `PANEL_TYPES` whose subject is the person, by type; of the
     Communications, the recommendations only (not the chat nor the NCD worklists' calls)."""
-    subject = idx_reference
     recommendation = exists().where(
         idx_token.c.res_type == "Communication",
-        idx_token.c.res_id == subject.c.res_id,
+        idx_token.c.res_id == resource.c.res_id,
         idx_token.c.param == "category",
         idx_token.c.system == MESSAGE_CATEGORY,
         idx_token.c.code == "recommendation",
     )
-    query = (
-        select(resource.c.res_type, resource.c.content)
-        .join(
-            subject,
-            and_(subject.c.res_type == resource.c.res_type, subject.c.res_id == resource.c.res_id),
-        )
-        .where(
-            subject.c.target_id == patient_id,
-            subject.c.target_type == "Patient",
-            subject.c.param == "subject",
-            subject.c.res_type.in_(PANEL_TYPES),
-            or_(subject.c.res_type != "Communication", recommendation),
-            resource.c.is_current,
-            ~resource.c.deleted,
-        )
+    query = of_subject(patient_id, PANEL_TYPES).where(
+        or_(resource.c.res_type != "Communication", recommendation)
     )
     found: dict[str, dict[str, dict]] = {t: {} for t in PANEL_TYPES}
     for res_type, content in conn.execute(query):

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from markupsafe import Markup
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection
 
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.policy import patients_referenced
-from songkhoe.db.tables import idx_reference, resource
+from songkhoe.fhir.search import of_subject
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.fhir.systems import LOINC, SNOMED
 from songkhoe.ncd import projections as proj
@@ -162,24 +162,8 @@ def about(conn: Connection, caller: Caller, patient_id: str) -> dict[str, list[d
     this person is visible (the caller may see the person, as `open_record` checked); any other
     is kept only if `Access.can_see` it (the rule of the SQL restriction, with the telehealth
     consultations' own rule for Communications)."""
-    subject = idx_reference
-    query = (
-        select(resource.c.res_type, resource.c.content)
-        .join(
-            subject,
-            and_(subject.c.res_type == resource.c.res_type, subject.c.res_id == resource.c.res_id),
-        )
-        .where(
-            subject.c.target_id == patient_id,
-            subject.c.target_type == "Patient",
-            subject.c.param == "subject",
-            subject.c.res_type.in_(CHART_TYPES),
-            resource.c.is_current,
-            ~resource.c.deleted,
-        )
-    )
     found: dict[str, dict[str, dict]] = {t: {} for t in CHART_TYPES}
-    for res_type, content in conn.execute(query):
+    for res_type, content in conn.execute(of_subject(patient_id, CHART_TYPES)):
         if res_type == "Communication" and not _worklist_contact(content):
             continue
         plain = res_type in PLAIN_TYPES and patients_referenced(content) <= {patient_id}
