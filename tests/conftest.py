@@ -128,6 +128,21 @@ def auth_headers(system_token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {system_token}"}
 
 
+@pytest.fixture
+def log_in():
+    """`log_in(page, site, username, password)`: sign in through the login form and wait for
+    the home page."""
+
+    def sign_in(page, site: str, username: str, password: str) -> None:
+        page.goto(f"{site}/login")
+        page.fill("#username", username)
+        page.fill("#password", password)
+        page.click("main button[type=submit]")
+        page.wait_for_url(f"{site}/")
+
+    return sign_in
+
+
 @pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium driven by Playwright, for the whole session; the test is skipped, with

@@ -26,17 +26,13 @@ def site(live_server, store):
     return live_server, outbreak
 
 
-def test_an_officer_confirms_the_outbreak_alert_on_a_phone(browser, site, tmp_path):
+def test_an_officer_confirms_the_outbreak_alert_on_a_phone(browser, site, tmp_path, log_in):
     url, outbreak = site
     place = commune(outbreak.commune).full_name
     page = browser.new_page(viewport={"width": 360, "height": 740}, locale="vi-VN")
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(f"{url}/login")
-    page.fill("#username", "ql.tinh")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/")
+    log_in(page, url, "ql.tinh", PASSWORD)
     page.goto(f"{url}/surveillance")
     row = page.locator("table.surv-alerts tbody tr", has_text=place).filter(
         has_text="Sốt xuất huyết Dengue"

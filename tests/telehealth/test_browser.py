@@ -6,20 +6,12 @@ from .test_access import open_xray_case
 PASSWORD = "mật-khẩu-đủ-dài"
 
 
-def signed_in(browser, site: str, username: str):
-    page = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN").new_page()
-    page.goto(f"{site}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{site}/")
-    return page
-
-
-def test_chat_messages_appear_live(browser, live_server, world):
+def test_chat_messages_appear_live(browser, live_server, world, log_in):
     case = open_xray_case(world)
-    worker = signed_in(browser, live_server, "yta.xa")
-    specialist = signed_in(browser, live_server, "bs.xquang")
+    phone = {"viewport": {"width": 360, "height": 740}, "locale": "vi-VN"}
+    worker, specialist = browser.new_page(**phone), browser.new_page(**phone)  # own cookies each
+    log_in(worker, live_server, "yta.xa", PASSWORD)
+    log_in(specialist, live_server, "bs.xquang", PASSWORD)
     for page in (worker, specialist):
         page.goto(f"{live_server}/telehealth/cases/{case.id}")
         page.wait_for_selector("#chat[data-live]")

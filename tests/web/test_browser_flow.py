@@ -27,14 +27,6 @@ def watched(browser, errors: list[str]):
     return page
 
 
-def log_in(page, site: str, username: str) -> None:
-    page.goto(f"{site}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{site}/")
-
-
 def shot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
@@ -42,7 +34,7 @@ def shot(page, name: str) -> None:
 
 
 def test_a_worker_enters_a_checkup_works_a_list_and_a_manager_opens_the_map(
-    browser, town, live_server
+    browser, town, live_server, log_in
 ):
     with town.store.engine.connect() as conn:
         people = [
@@ -60,7 +52,7 @@ def test_a_worker_enters_a_checkup_works_a_list_and_a_manager_opens_the_map(
     name = person["name"][0]["text"]
     errors: list[str] = []
     page = watched(browser, errors)
-    log_in(page, live_server, "worker")
+    log_in(page, live_server, "worker", PASSWORD)
     shot(page, "home-worker")
 
     page.fill("input[name=q]", normalize_string(name))  # typed without diacritics
@@ -102,7 +94,7 @@ def test_a_worker_enters_a_checkup_works_a_list_and_a_manager_opens_the_map(
 
     page.click("header button")  # log out
     page.wait_for_url(f"{live_server}/login")
-    log_in(page, live_server, "manager")
+    log_in(page, live_server, "manager", PASSWORD)
     page.goto(f"{live_server}/map")
     page.wait_for_selector("#map[data-ready='1']")
     areas = int(page.get_attribute("#map", "data-areas"))
