@@ -8,7 +8,9 @@ over a real socket, waiting for each answer before the next:
            their history each, --bundles of them, sent as bytes encoded before the clock starts
            (the server's work is timed, not the client's JSON encoder), after one more bundle
            sent untimed (the validator builds its tables of each element type on first use:
-           about 0.2 s, once per process); resources/s, with as baseline the same resources
+           about 0.2 s, once per process); first by one client, each bundle after the answer to
+           the last, then (other people) by --clients clients at once, as a loader with several
+           connections sends them; resources/s, with as baseline the one-client resources
            written by ResourceStore.create_many in the bench's own process once the server is
            stopped (no HTTP, no validation, no references to resolve, no access checks or
            audit, one transaction; ids assigned by the store, as the API assigns them). On
@@ -23,7 +25,8 @@ over a real socket, waiting for each answer before the next:
            people.
 Goals: ingest >= 5,000 resources/s; both searches p95 <= 20 ms.
 
-    python bench/fhir_api.py [--people 100000] [--bundles 20] [--queries 300] [--backend B]
+    python bench/fhir_api.py [--people 100000] [--bundles 20] [--clients 2] [--queries 300]
+                             [--backend B]
 """
 
 import argparse
@@ -31,6 +34,7 @@ import random
 import statistics
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from itertools import chain
 
@@ -139,20 +143,23 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100000)
     parser.add_argument("--bundles", type=int, default=20)
     parser.add_argument("--bundle-people", type=int, default=50)
+    parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default=None)
     args = parser.parse_args()
-    size = args.bundle_people
-    extra = generate(province_code="33", people=(args.bundles + 1) * size, seed=99, as_of=AS_OF)
+    size, count = args.bundle_people, args.bundles
+    extra = generate(province_code="33", people=(2 * count + 1) * size, seed=99, as_of=AS_OF)
     people = people_with_history(list(chain.from_iterable(extra)))
     bundles = [
         transaction_bundle([r for person in people[i : i + size] for r in person])
         for i in range(0, len(people), size)
     ]
     warm_up, *bodies = [orjson.dumps(bundle) for bundle in bundles]
-    n_resources = sum(len(b["entry"]) for b in bundles[1:])
+    one_client, several = bodies[:count], bodies[count:]
+    sizes = [len(b["entry"]) for b in bundles[1:]]
     print(
-        f"{len(bodies)} transaction bundles, {n_resources:,} resources, on top of "
+        f"{count} transaction bundles of {sum(sizes[:count]):,} resources for one client, "
+        f"{count} of {sum(sizes[count:]):,} for {args.clients} clients; on top of "
         f"{args.people:,} people"
     )
     rng = random.Random(5)
@@ -178,12 +185,21 @@ def main() -> None:
                 args.queries,
             )
             worker = commune_worker(store, sample[0])
-            with served(engine) as base, httpx.Client(base_url=base, timeout=300) as client:
-                client.headers["Authorization"] = f"Bearer {token}"
-                api_rate = ingest_rate(client, engine, warm_up, bodies, n_resources)
-                searches(name, client, sample, worker)
+            with served(engine) as base:
+                clients = [
+                    httpx.Client(
+                        base_url=base, timeout=300, headers={"Authorization": f"Bearer {token}"}
+                    )
+                    for _ in range(args.clients)
+                ]
+                send(clients[0], warm_up)
+                api_rate = ingest_rate(clients[:1], engine, one_client, sum(sizes[:count]))
+                parallel_rate = ingest_rate(clients, engine, several, sum(sizes[count:]))
+                searches(name, clients[0], sample, worker)
+                for client in clients:
+                    client.close()
             tune_gc_for_server()  # the baseline runs under the server's settings
-            timed = chain.from_iterable(people[size:])  # the resources of `bodies`
+            timed = chain.from_iterable(people[size : (count + 1) * size])  # of `one_client`
             copies = [{k: v for k, v in r.items() if k != "id"} for r in timed]
             checkpoint(engine)
             started = time.perf_counter()
@@ -191,23 +207,32 @@ def main() -> None:
             checkpoint(engine)
             store_rate = len(copies) / (time.perf_counter() - started)
             print(
-                f"{name:10}  ingest {api_rate:8,.0f} resources/s through POST /fhir;  "
-                f"store.create_many {store_rate:8,.0f} resources/s;  ratio "
-                f"{api_rate / store_rate:.2f}"
+                f"{name:10}  ingest through POST /fhir: {api_rate:8,.0f} resources/s with one "
+                f"client, {parallel_rate:8,.0f} with {args.clients};  store.create_many "
+                f"{store_rate:8,.0f} resources/s;  ratios {api_rate / store_rate:.2f}, "
+                f"{parallel_rate / store_rate:.2f}"
             )
 
 
+def send(client: httpx.Client, body: bytes) -> None:
+    response = client.post("/fhir", content=body, headers={"Content-Type": "application/fhir+json"})
+    assert response.status_code == 200, response.text[:500]
+
+
 def ingest_rate(
-    client: httpx.Client, engine: Engine, warm_up: bytes, bodies: list[bytes], n_resources: int
+    clients: list[httpx.Client], engine: Engine, bodies: list[bytes], n_resources: int
 ) -> float:
-    """Resources/s of the transaction bundles `bodies`, posted one after the other."""
-    headers = {"Content-Type": "application/fhir+json"}
-    assert client.post("/fhir", content=warm_up, headers=headers).status_code == 200
+    """Resources/s of the transaction bundles `bodies`, each client posting its share one after
+    the other, the clients at the same time."""
     checkpoint(engine)
     started = time.perf_counter()
-    for body in bodies:
-        response = client.post("/fhir", content=body, headers=headers)
-        assert response.status_code == 200, response.text[:500]
+
+    def post_share(i: int) -> None:
+        for body in bodies[i :: len(clients)]:
+            send(clients[i], body)
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        list(pool.map(post_share, range(len(clients))))
     checkpoint(engine)
     return n_resources / (time.perf_counter() - started)
 
