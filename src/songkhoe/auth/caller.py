@@ -11,6 +11,7 @@ from songkhoe.auth.guard import AccessGuard, not_found
 from songkhoe.auth.models import Principal
 from songkhoe.auth.policy import Access, last_content, patients_referenced
 from songkhoe.auth.service import grant_access
+from songkhoe.db.engine import reading
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceGone, ResourceStore
 
@@ -98,7 +99,7 @@ class Caller:
         try:
             return self.readable(interaction, self.store.read(resource_type, resource_id))
         except ResourceGone:
-            with self.store.engine.connect() as conn:
+            with reading(self.store.engine) as conn:
                 last = last_content(conn, resource_type, resource_id)
             if last is None:
                 raise not_found(resource_type, resource_id) from None
@@ -115,7 +116,7 @@ class Caller:
         first = versions[0]
         ref = f"{first['resourceType']}/{first['id']}"
         people = sorted({f"Patient/{p}" for v in versions for p in patients_referenced(v)})
-        with self.store.engine.connect() as conn:
+        with reading(self.store.engine) as conn:
             visible = all(self.access.can_see(conn, v) for v in versions)
         self.audit(interaction, [ref, *people], outcome="success" if visible else "refused")
         if not visible:

@@ -29,6 +29,7 @@ from songkhoe.auth.models import (
     format_scopes,
     parse_scopes,
 )
+from songkhoe.db.engine import reading
 from songkhoe.db.tables import (
     access_grant,
     access_token,
@@ -287,32 +288,47 @@ def issue_token(
 
 
 def principal_for_token(engine: Engine, token: str) -> Principal | None:
-    """The caller behind a bearer token, or None if unknown, expired or its account inactive."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(access_token).where(
-                access_token.c.token_hash == digest(token),
-                access_token.c.expires > _stamp(_now()),
+    """The caller behind a bearer token, or None if unknown, expired or its account inactive;
+    one query (the token with its user or client), as every API request asks it."""
+    user, client = app_user.c, api_client.c
+    query = (
+        select(
+            access_token.c.user_id,
+            access_token.c.scopes,
+            access_token.c.patient_id,
+            user.id,  # the user's columns under their own names, for _principal_of_user
+            user.username,
+            user.role,
+            user.place_kind,
+            user.place_code,
+            user.can_see_names,
+            user.active,
+            client.id.label("client_id"),
+            client.place_kind.label("client_place_kind"),
+            client.place_code.label("client_place_code"),
+            client.active.label("client_active"),
+        )
+        .select_from(
+            access_token.outerjoin(app_user, user.id == access_token.c.user_id).outerjoin(
+                api_client, client.id == access_token.c.client_id
             )
-        ).first()
-        if row is None:
-            return None
-        if row.user_id is not None:
-            user = conn.execute(
-                select(app_user).where(app_user.c.id == row.user_id, app_user.c.active)
-            ).first()
-            return None if user is None else _principal_of_user(user, row.scopes, row.patient_id)
-        client = conn.execute(
-            select(api_client).where(api_client.c.id == row.client_id, api_client.c.active)
-        ).first()
-    if client is None:
+        )
+        .where(access_token.c.token_hash == digest(token), access_token.c.expires > _stamp(_now()))
+    )
+    with reading(engine) as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        return None
+    if row.user_id is not None:
+        return _principal_of_user(row, row.scopes, row.patient_id) if row.active else None
+    if not row.client_active:  # also None when the client no longer exists
         return None
     return Principal(
         kind="client",
-        id=client.id,
-        display=client.id,
+        id=row.client_id,
+        display=row.client_id,
         role=None,
-        place=Place(client.place_kind, client.place_code),
+        place=Place(row.client_place_kind, row.client_place_code),
         scopes=parse_scopes(row.scopes),
         patient_id=row.patient_id,
         can_see_names=True,

@@ -21,6 +21,7 @@ from songkhoe.auth.audit import RequestContext
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.guard import not_found
 from songkhoe.config import get_settings
+from songkhoe.db.engine import reading
 from songkhoe.fhir import bulk
 from songkhoe.fhir import search as fhir_search
 from songkhoe.fhir.bundles import conditional_matches, parse_condition, process_bundle
@@ -264,7 +265,7 @@ def build_router(store: ResourceStore) -> APIRouter:
         caller.access.require("Patient", "read")
         patient = caller.read("operation", "Patient", patient_id)
         query = SearchRequest(restrict=caller.access.restriction)
-        with store.engine.connect() as conn:
+        with reading(store.engine) as conn:
             found = fhir_search.compartment(conn, patient_id, query)
         # one AuditEvent (written by caller.read) covers the person's whole record
         others = [
@@ -285,7 +286,7 @@ def build_router(store: ResourceStore) -> APIRouter:
         query: SearchRequest = parse_query(resource_type, items)
         query.restrict = caller.access.restriction
         base = _base(request)
-        with store.engine.connect() as conn:
+        with reading(store.engine) as conn:
             matches = [] if query.summary_count else fhir_search.page(conn, resource_type, query)
             if 0 < len(matches) < query.count or (
                 not matches and query.offset == 0 and not query.summary_count

@@ -31,7 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from songkhoe.db.bulk import insert_tuples
+from songkhoe.db.bulk import insert_tables
+from songkhoe.db.engine import reading
 from songkhoe.db.tables import INDEX_TABLES, resource
 from songkhoe.fhir.indexing import IndexRows, extract, patient_mentions
 
@@ -150,8 +151,7 @@ def table_rows(stored: Sequence[dict], version: int, timestamp: str) -> dict[str
 def insert_rows(conn: Connection, rows: dict[str, list[tuple]]) -> None:
     """Insert the rows of `table_rows` (or a backup) into the store's tables, by the fastest
     path (songkhoe.db.bulk)."""
-    for name, batch in rows.items():
-        insert_tuples(conn, TABLES[name], batch)
+    insert_tables(conn, [(TABLES[name], batch) for name, batch in rows.items()])
 
 
 class WriteGuard(Protocol):
@@ -389,7 +389,7 @@ class ResourceStore:
         return self._fetch(resource_type, resource_id, resource.c.version == version)
 
     def _fetch(self, resource_type: str, resource_id: str, which: Any) -> dict:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(
                 select(resource.c.deleted, resource.c.content).where(
                     resource.c.res_type == resource_type, resource.c.res_id == resource_id, which
