@@ -3,9 +3,9 @@
 Writes the same synthetic resources twice into fresh databases of each backend:
   store    ResourceStore.create_many: stamping, JSON serialisation, index extraction, inserts;
   baseline the rows the store would write (resource rows with their JSON text, index rows),
-           built beforehand (store.table_rows), inserted in one transaction by the DB-API's
-           fastest path (store.insert_rows: executemany on SQLite, COPY on PostgreSQL): the
-           physical limit of the engine for these rows.
+           built beforehand (store.table_rows), inserted in one transaction by the fastest
+           path (store.insert_rows: one INSERT over json_each per table on SQLite, COPY on
+           PostgreSQL; songkhoe.db.bulk): the physical limit of the engine for these rows.
 Prints resources/s for both and the ratio store/baseline (goal: >= 0.5).
 
     python bench/store_insert_rate.py [--people 10000]
