@@ -4,8 +4,8 @@
 Skipped, with the reason, where /usr/bin/chromium or the playwright package is missing."""
 
 
-def test_a_citizen_asks_twice_and_sees_triage_and_sources(browser, live_server, tmp_path):
-    page = browser.new_page(viewport={"width": 360, "height": 740}, locale="vi-VN")
+def test_a_citizen_asks_twice_and_sees_triage_and_sources(phone_page, live_server, tmp_path):
+    page = phone_page()
     problems: list[str] = []
     page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
     page.on("pageerror", lambda exc: problems.append(str(exc)))

@@ -39,11 +39,11 @@ def site(live_server, store, imaging_env):
 
 
 def test_a_radiologist_uploads_reads_and_confirms_on_a_phone(
-    browser, site, store, imaging_env, phantom_model, make_png, tmp_path, log_in
+    phone_page, site, store, imaging_env, phantom_model, make_png, tmp_path, log_in
 ):
     film = tmp_path / "phim.png"
     film.write_bytes(make_png(phantom.draw(1, height=256, seed=31, positive_fraction=1).films[0]))
-    page = browser.new_page(viewport={"width": 360, "height": 740}, locale="vi-VN")
+    page = phone_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     log_in(page, site, "bs.xquang", PASSWORD)

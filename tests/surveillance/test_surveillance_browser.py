@@ -26,10 +26,10 @@ def site(live_server, store):
     return live_server, outbreak
 
 
-def test_an_officer_confirms_the_outbreak_alert_on_a_phone(browser, site, tmp_path, log_in):
+def test_an_officer_confirms_the_outbreak_alert_on_a_phone(phone_page, site, tmp_path, log_in):
     url, outbreak = site
     place = commune(outbreak.commune).full_name
-    page = browser.new_page(viewport={"width": 360, "height": 740}, locale="vi-VN")
+    page = phone_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     log_in(page, url, "ql.tinh", PASSWORD)

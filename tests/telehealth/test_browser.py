@@ -6,10 +6,9 @@ from .test_access import open_xray_case
 PASSWORD = "mật-khẩu-đủ-dài"
 
 
-def test_chat_messages_appear_live(browser, live_server, world, log_in):
+def test_chat_messages_appear_live(phone_page, live_server, world, log_in):
     case = open_xray_case(world)
-    phone = {"viewport": {"width": 360, "height": 740}, "locale": "vi-VN"}
-    worker, specialist = browser.new_page(**phone), browser.new_page(**phone)  # own cookies each
+    worker, specialist = phone_page(), phone_page()  # own cookies each
     log_in(worker, live_server, "yta.xa", PASSWORD)
     log_in(specialist, live_server, "bs.xquang", PASSWORD)
     for page in (worker, specialist):

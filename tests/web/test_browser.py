@@ -37,8 +37,8 @@ def site(live_server, store):
     return live_server
 
 
-def test_a_commune_worker_logs_in_finds_a_person_and_sees_who_looked(browser, site, tmp_path):
-    page = browser.new_page(viewport={"width": 360, "height": 740}, locale="vi-VN")
+def test_a_commune_worker_logs_in_finds_a_person_and_sees_who_looked(phone_page, site, tmp_path):
+    page = phone_page()
     page.goto(f"{site}/")
     assert page.url.endswith("/login")
     page.fill("#username", "yta.xa")

@@ -20,8 +20,7 @@ from .conftest import PASSWORD, PROVINCE
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
-def watched(browser, errors: list[str]):
-    page = browser.new_page(viewport={"width": 360, "height": 740}, locale="vi-VN")
+def watched(page, errors: list[str]):
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     return page
@@ -34,7 +33,7 @@ def shot(page, name: str) -> None:
 
 
 def test_a_worker_enters_a_checkup_works_a_list_and_a_manager_opens_the_map(
-    browser, town, live_server, log_in
+    phone_page, town, live_server, log_in
 ):
     with town.store.engine.connect() as conn:
         people = [
@@ -51,7 +50,7 @@ def test_a_worker_enters_a_checkup_works_a_list_and_a_manager_opens_the_map(
     )
     name = person["name"][0]["text"]
     errors: list[str] = []
-    page = watched(browser, errors)
+    page = watched(phone_page(), errors)
     log_in(page, live_server, "worker", PASSWORD)
     shot(page, "home-worker")
 
