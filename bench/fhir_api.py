@@ -46,7 +46,7 @@ from songkhoe.auth.service import create_client, create_user, issue_token
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.fhir.systems import CCCD
 from songkhoe.places.service import load
-from songkhoe.runtime import tune_gc_for_server
+from songkhoe.runtime import tune_for_server
 from songkhoe.synth.population import generate
 from songkhoe.synth.service import populate
 
@@ -198,7 +198,7 @@ def main() -> None:
                 searches(name, clients[0], sample, worker)
                 for client in clients:
                     client.close()
-            tune_gc_for_server()  # the baseline runs under the server's settings
+            tune_for_server()  # the baseline runs under the server's settings
             timed = chain.from_iterable(people[size : (count + 1) * size])  # of `one_client`
             copies = [{k: v for k, v in r.items() if k != "id"} for r in timed]
             checkpoint(engine)

@@ -17,7 +17,7 @@ def test_demo_sets_up_everything_it_names(tmp_path, monkeypatch, capsys):
     served = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append(kw))
     tuned = []  # serve tunes the process's garbage collector (not this test process's)
-    monkeypatch.setattr("songkhoe.runtime.tune_gc_for_server", lambda: tuned.append(True))
+    monkeypatch.setattr("songkhoe.runtime.tune_for_server", lambda: tuned.append(True))
     try:
         main(["demo", "--people", "300"])
     except SystemExit as exit_info:

@@ -158,7 +158,7 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from songkhoe.logging_setup import configure_logging
-    from songkhoe.runtime import tune_gc_for_server
+    from songkhoe.runtime import tune_for_server
     from songkhoe.web.app import create_app
 
     settings = get_settings()
@@ -168,7 +168,7 @@ def serve(host: str | None, port: int | None) -> None:
     click.echo(f"Sống Khỏe is running at http://{host}:{port}/  (Ctrl+C to stop)")
     configure_logging("INFO")
     app = create_app(store=store)
-    tune_gc_for_server()
+    tune_for_server()
     uvicorn.run(app, host=host, port=port, log_config=None)
 
 

@@ -1,7 +1,10 @@
 """Transaction and batch Bundles (http://hl7.org/fhir/R4/http.html#transaction) on both backends."""
 
+import threading
+
 import pytest
 
+from songkhoe.fhir import store as store_module
 from songkhoe.fhir.bundles import CreateFailed, create_all, process_bundle
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceGone
@@ -244,3 +247,26 @@ def test_a_conditional_reference_with_a_bad_query_names_its_entry(store, referen
     assert (first["status"], second["status"]) == ("201 Created", "400 Bad Request")
     assert second["outcome"]["issue"][0]["expression"] == ["Bundle.entry[1]"]
     assert store.count_by_type() == {"Observation": 1}
+
+
+def test_a_transaction_prepares_its_rows_before_it_holds_the_database(store, monkeypatch):
+    """Ids, references, access checks and index rows of a transaction's creates are computed
+    before its database transaction begins: meanwhile another writer commits (on SQLite it
+    would otherwise wait for the write lock), so concurrent Bundles overlap."""
+    real_table_rows, committed = store_module.table_rows, []
+    bundle_thread = threading.get_ident()
+
+    def table_rows_while_another_writer_commits(stored, version, timestamp):
+        if threading.get_ident() == bundle_thread and not committed:
+            other = threading.Thread(target=store.create, args=(patient("079090005678"),))
+            other.start()
+            other.join(timeout=5)
+            committed.append(not other.is_alive())
+        return real_table_rows(stored, version, timestamp)
+
+    monkeypatch.setattr(store_module, "table_rows", table_rows_while_another_writer_commits)
+    patient_entry = {**entry("POST", "Patient", patient()), "fullUrl": "urn:uuid:1"}
+    responses = run(store, patient_entry, entry("POST", "Observation", observation("urn:uuid:1")))
+    assert committed == [True]
+    assert [r["status"] for r in responses] == ["201 Created", "201 Created"]
+    assert store.count_by_type() == {"Observation": 1, "Patient": 2}

@@ -210,3 +210,42 @@ def test_count_by_type_counts_live_resources(store):
     store.create_many([patient("a"), patient("b"), {"resourceType": "Organization", "id": "o"}])
     store.delete("Patient", "b")
     assert store.count_by_type() == {"Organization": 1, "Patient": 1}
+
+
+def _committed_meanwhile(store, res: dict) -> bool:
+    """Whether another thread's transaction creating `res` commits within 5 s."""
+    thread = threading.Thread(target=store.create, args=(res,))
+    thread.start()
+    thread.join(timeout=5)
+    return not thread.is_alive()
+
+
+def test_a_transaction_begun_on_first_use_lets_other_writers_commit_until_then(store):
+    """Until the block first uses `writer.conn` it holds no lock and no snapshot: another
+    transaction commits meanwhile, and the block, once begun, sees it."""
+    with store.transaction(begin_on_first_use=True) as writer:
+        assert _committed_meanwhile(store, patient("other"))
+        writer.create(patient("mine"))
+        seen = writer.conn.execute(
+            select(func.count()).where(resource.c.res_id.in_(["mine", "other"]))
+        ).scalar()
+    assert seen == 2
+    assert store.count_by_type() == {"Patient": 2}
+
+
+def test_a_transaction_begun_on_entry_makes_other_sqlite_writers_wait(store):
+    """The default: on SQLite the block holds the write lock from its start, so that its reads
+    through other connections see no other writer's commits before its own."""
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL transactions take no lock up front")
+    released = threading.Event()
+    thread = threading.Thread(target=lambda: (released.wait(), store.create(patient("other"))))
+    with store.transaction() as writer:
+        thread.start()
+        released.set()
+        thread.join(timeout=0.5)
+        assert thread.is_alive(), "the other writer waited for this transaction"
+        assert store.count_by_type() == {}
+        writer.create(patient("mine"))
+    thread.join(timeout=10)
+    assert store.count_by_type() == {"Patient": 2}

@@ -35,23 +35,26 @@ class AccessGuard:
 
     def check(
         self,
-        conn: Connection,
+        writer: Writer,
         action: str,
         resource_type: str,
         resource_id: str,
         content: dict | None,
     ) -> None:
+        """Raise FhirError unless the caller may do this; the database is read (through
+        `writer.conn`, which begins the transaction) only for what the principal's rights
+        leave open."""
         access = self.access
         access.require(resource_type, "read" if action == "read" else "write")
         if action == "read":
-            if content is None or not access.can_see(conn, content):
+            if content is None or not access.can_see(writer.conn, content):
                 raise not_found(resource_type, resource_id)
             self._note(resource_type, resource_id, patients_referenced(content))
             return
         if action in ("update", "delete"):  # also a deleted record: an update would revive it
-            existing = last_content(conn, resource_type, resource_id)
+            existing = last_content(writer.conn, resource_type, resource_id)
             if existing is not None:
-                if not access.can_see(conn, existing):
+                if not access.can_see(writer.conn, existing):
                     raise not_found(resource_type, resource_id)
                 if not patients_referenced(existing) and not access.unrestricted:
                     raise _reference_data(resource_type)
@@ -62,20 +65,28 @@ class AccessGuard:
                 self.new_patients.add(resource_id)
             elif not people and not access.unrestricted:
                 raise _reference_data(resource_type)
-            others = people - {resource_id} - self.new_patients
-            if not access.check_people(conn, others):
-                raise FhirError.single(
-                    403, "forbidden", f"{resource_type} refers to a person outside your place"
-                )
-            if resource_type in ("Communication", "Task") and not access.joins_consultations(
-                conn, content
-            ):
-                raise FhirError.single(
-                    403,
-                    "forbidden",
-                    f"{resource_type} is attached to a consultation you do not take part in",
-                )
+            if not access.unrestricted:
+                self._check_links(writer.conn, resource_type, resource_id, content, people)
         self._note(resource_type, resource_id, people)
+
+    def _check_links(
+        self, conn: Connection, resource_type: str, resource_id: str, content: dict, people: set
+    ) -> None:
+        """A restricted caller's write may name only people they see (besides those the
+        transaction registers) and attach only to consultations they take part in."""
+        others = people - {resource_id} - self.new_patients
+        if not self.access.check_people(conn, others):
+            raise FhirError.single(
+                403, "forbidden", f"{resource_type} refers to a person outside your place"
+            )
+        if resource_type in ("Communication", "Task") and not self.access.joins_consultations(
+            conn, content
+        ):
+            raise FhirError.single(
+                403,
+                "forbidden",
+                f"{resource_type} is attached to a consultation you do not take part in",
+            )
 
     def _note(self, resource_type: str, resource_id: str, people: set[str]) -> None:
         self.references += sorted(f"Patient/{p}" for p in people if p != resource_id)

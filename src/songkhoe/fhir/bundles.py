@@ -117,8 +117,7 @@ def create_all(writer: Writer, resources: Sequence[dict]) -> list[dict]:
     by one under a savepoint, rolled back afterwards, and raised as CreateFailed. Either way the
     transaction stays usable (PostgreSQL aborts a transaction on an error outside a savepoint)."""
     try:
-        with writer.conn.begin_nested():
-            return writer.create_many(resources)
+        return writer.create_many(resources, savepoint=True)
     except StoreError:
         probe = writer.conn.begin_nested()
         try:
@@ -445,7 +444,7 @@ def _read(writer: Writer, entry: _Entry, base_url: str) -> None:
     if row.deleted:
         raise ResourceGone(f"{name} was deleted")
     if writer.guard is not None:
-        writer.guard.check(writer.conn, "read", entry.resource_type, entry.resource_id, row.content)
+        writer.guard.check(writer, "read", entry.resource_type, entry.resource_id, row.content)
     response = _version_response(row.content, HTTPStatus.OK)
     del response["location"]
     entry.response = response
@@ -537,7 +536,7 @@ def _batch_entry(
     try:
         with _at(index):
             entry = _parse_entry(index, raw, base_url)
-        with store.transaction(guard("batch")) as writer:
+        with store.transaction(guard("batch"), begin_on_first_use=True) as writer:
             _execute(writer, [entry], base_url)
     except _ERRORS as exc:
         return _failed_entry(from_exception(exc))
@@ -566,7 +565,7 @@ def process_bundle(
     raw_entries = _raw_entries(bundle)
     if kind == "transaction":
         entries = _parse_all(raw_entries, base_url)
-        with store.transaction(guard("transaction")) as writer:
+        with store.transaction(guard("transaction"), begin_on_first_use=True) as writer:
             _execute(writer, entries, base_url)
         responses = [_response_entry(e) for e in entries]
     else:

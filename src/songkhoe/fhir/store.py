@@ -11,8 +11,8 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -163,7 +163,7 @@ class WriteGuard(Protocol):
 
     def check(
         self,
-        conn: Connection,
+        writer: "Writer",
         action: str,
         resource_type: str,
         resource_id: str,
@@ -174,24 +174,46 @@ class WriteGuard(Protocol):
 
 
 class Writer:
-    """Writes inside one open transaction; obtained from `ResourceStore.transaction()`."""
+    """Writes inside one database transaction; obtained from `ResourceStore.transaction()`.
+    The transaction begins when `conn` is first used, at the latest before the first insert:
+    whatever a write computes before that (ids, index rows, the JSON) happens before it."""
 
-    def __init__(self, conn: Connection, timestamp: str, guard: WriteGuard | None = None) -> None:
-        self.conn = conn
+    def __init__(
+        self, connect: Callable[[], Connection], timestamp: str, guard: WriteGuard | None = None
+    ) -> None:
+        self._connect = connect
+        self._conn: Connection | None = None
         self.timestamp = timestamp
         self.guard = guard
 
-    def create_many(self, resources: Iterable[dict], *, check: bool = True) -> list[dict]:
+    @property
+    def conn(self) -> Connection:
+        """The connection of the transaction, which its first use begins."""
+        return self.begin()
+
+    def begin(self) -> Connection:
+        """Begin the database transaction (on SQLite: take the write lock), if not begun yet."""
+        if self._conn is None:
+            self._conn = self._connect()
+        return self._conn
+
+    def create_many(
+        self, resources: Iterable[dict], *, check: bool = True, savepoint: bool = False
+    ) -> list[dict]:
         """Insert new resources as version 1, keeping a given id or assigning a UUID;
-        `check=False` skips the guard (for the guard's own audit resources)."""
+        `check=False` skips the guard (for the guard's own audit resources); `savepoint`
+        inserts under a savepoint, so that a failed insert leaves the transaction usable
+        (PostgreSQL aborts a transaction on an error outside one)."""
         stored = []
         for res in resources:
             resource_type, resource_id = _check_identity(res)
             stored.append(stamped(res, resource_id or new_id(), 1, self.timestamp))
         if self.guard is not None and check:
             for res in stored:
-                self.guard.check(self.conn, "create", res["resourceType"], res["id"], res)
-        self._insert_versions(stored, version=1)
+                self.guard.check(self, "create", res["resourceType"], res["id"], res)
+        rows = table_rows(stored, 1, self.timestamp)
+        with self.conn.begin_nested() if savepoint else nullcontext():
+            self._insert(rows, stored)
         return stored
 
     def create(self, res: dict) -> dict:
@@ -205,7 +227,7 @@ class Writer:
             raise InvalidResource(f"{resource_type}.id is required for an update")
         current = self._current(resource_type, resource_id)  # locks it before the guard looks
         if self.guard is not None:
-            self.guard.check(self.conn, "update", resource_type, resource_id, res)
+            self.guard.check(self, "update", resource_type, resource_id, res)
         live_version = current.version if current is not None and not current.deleted else None
         if if_match is not None and if_match != live_version:
             raise VersionConflict(
@@ -215,14 +237,14 @@ class Writer:
         stored = stamped(res, resource_id, version, self.timestamp)
         if current is not None:
             self._retire(resource_type, resource_id)
-        self._insert_versions([stored], version=version)
+        self._insert(table_rows([stored], version, self.timestamp), [stored])
         return stored
 
     def delete(self, resource_type: str, resource_id: str) -> int:
         """Write a deleted version and drop the index rows; returns the new version number."""
         current = self._current(resource_type, resource_id)  # locks it before the guard looks
         if self.guard is not None:
-            self.guard.check(self.conn, "delete", resource_type, resource_id, None)
+            self.guard.check(self, "delete", resource_type, resource_id, None)
         if current is None:
             raise ResourceNotFound(f"{resource_type}/{resource_id} does not exist")
         if current.deleted:
@@ -240,9 +262,10 @@ class Writer:
         insert_rows(self.conn, {"resource": [deletion]})
         return current.version + 1
 
-    def _insert_versions(self, stored: Sequence[dict], *, version: int) -> None:
+    def _insert(self, rows: dict[str, list[tuple]], stored: Sequence[dict]) -> None:
+        """Insert the rows of `table_rows(stored, ...)`."""
         try:
-            insert_rows(self.conn, table_rows(stored, version, self.timestamp))
+            insert_rows(self.conn, rows)
         except (IntegrityError, self.conn.dialect.loaded_dbapi.IntegrityError):  # COPY: DB-API's
             raise VersionConflict(
                 "a resource with the same type and id already exists "
@@ -342,19 +365,37 @@ class ResourceStore:
                 event.listen(engine, "begin", _sqlite_begin)
 
     @contextmanager
-    def transaction(self, guard: WriteGuard | None = None) -> Iterator[Writer]:
+    def transaction(
+        self, guard: WriteGuard | None = None, *, begin_on_first_use: bool = False
+    ) -> Iterator[Writer]:
         """One all-or-nothing transaction: an exception inside the block writes nothing. A
         guard checks every write and adds its own resources before the commit. A transaction
         the database aborts for a deadlock or serialization failure raises TransactionConflict
-        (HTTP 409: send it again)."""
+        (HTTP 409: send it again).
+
+        The database transaction begins (on SQLite: the write lock is taken) on entry, so that
+        reads through other connections inside the block see no other writer's commits; or,
+        with `begin_on_first_use`, when the block first uses `writer.conn`, for a block that
+        reads only through it: what the block computes before (validated input turned into
+        index rows and JSON) then overlaps the transactions of other requests instead of
+        queueing behind them. The timestamp of the writes is taken on entry either way: like
+        PostgreSQL's transaction_timestamp(), the time the transaction started."""
         try:
-            with self._write_lock, self.engine.connect() as conn:
-                conn.execution_options(songkhoe_write=True)
-                with conn.begin():
-                    writer = Writer(conn, utc_now(), guard)
-                    yield writer
-                    if guard is not None:
-                        guard.finish(writer)
+            with ExitStack() as stack:
+
+                def connect() -> Connection:
+                    stack.enter_context(self._write_lock)
+                    conn = stack.enter_context(self.engine.connect())
+                    conn.execution_options(songkhoe_write=True)
+                    stack.enter_context(conn.begin())
+                    return conn
+
+                writer = Writer(connect, utc_now(), guard)
+                if not begin_on_first_use:
+                    writer.begin()
+                yield writer
+                if guard is not None:
+                    guard.finish(writer)
         except Exception as exc:
             if _sqlstate(exc) not in RETRYABLE_SQLSTATES:
                 raise
