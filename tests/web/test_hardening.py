@@ -265,6 +265,7 @@ def test_uvicorn_access_lines_lose_their_query_string():
     scope = {
         "client": ("10.0.0.7", 51234),
         "path": "/fhir/Patient/027090001234/_history",
+        "raw_path": b"/fhir/Patient/027090001234/_history",  # what uvicorn 0.55+ logs
         "query_string": b"identifier=urn:vn:cccd|027090001234&name=Nguy%E1%BB%85n%20An",
     }
     stream = io.StringIO()

@@ -5,7 +5,6 @@ import gzip
 import re
 from datetime import UTC, date, datetime, timedelta
 
-import numpy as np
 import orjson
 import pytest
 from sqlalchemy import select
@@ -14,9 +13,7 @@ from songkhoe.db.tables import resource
 from songkhoe.fhir.search import SearchRequest, page
 from songkhoe.ncd.indicators import indicators
 from songkhoe.ncd.scores import who_cvd_lab
-from songkhoe.ncd.worklists import worklist
 from songkhoe.places.catalog import communes
-from songkhoe.web import worklist_views
 from songkhoe.web.map_indicators import projections_month
 
 from .conftest import PROVINCE, csrf_of
@@ -317,35 +314,6 @@ def test_working_a_worklist_item_records_a_communication(town):
         "/worklists/overdue/contact", data={**data, "patient": other["id"], "mode": "visit"}
     )
     assert refused.status_code == 403 and town.count("Communication") == before + 1
-
-
-def test_a_worklist_is_shown_a_page_at_a_time_and_audited_per_page(town, monkeypatch):
-    monkeypatch.setattr(worklist_views, "PAGE", 3)
-    worker = town.client("worker")
-    now = np.datetime64(datetime.now(UTC).replace(tzinfo=None), "s")
-    whole, _ = worklist(town.store.engine, kind="uncontrolled", commune_code=town.commune, now=now)
-    assert len(whole) > 3, "the synthetic commune has more than a page of uncontrolled people"
-    seen = []
-    for first in range(0, len(whole), 3):
-        html = worker.get(f"/worklists/uncontrolled?first={first}").text
-        ids = re.findall(r'<tr id="p-([^"]+)"', html)
-        assert len(ids) == min(3, len(whole) - first)
-        assert f"{len(whole)} người" in html
-        assert (
-            len(re.findall(r'<nav class="pages">.*?</nav>', html, re.S)[0].split("<a ")) - 1
-            == (len(whole) + 2) // 3
-        )
-        with town.store.engine.connect() as conn:
-            event = conn.execute(
-                select(resource.c.content)
-                .where(resource.c.res_type == "AuditEvent")
-                .order_by(resource.c.last_updated.desc())
-                .limit(1)
-            ).scalar_one()
-        named = {e["what"]["reference"] for e in event["entity"] if "what" in e}
-        assert named == {f"Patient/{i}" for i in ids}
-        seen += ids
-    assert sorted(seen) == sorted(e["patient_id"] for e in whole)
 
 
 def test_the_dashboard_shows_the_indicators_and_their_trend(town):

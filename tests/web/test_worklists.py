@@ -12,6 +12,7 @@ from songkhoe.db.tables import ncd_refresh, resource
 from songkhoe.fhir.systems import CONDITION_CLINICAL, ICD10
 from songkhoe.ncd.service import refresh
 from songkhoe.places.facilities import commune_station_id
+from songkhoe.web import worklist_views
 
 from .conftest import HOME, NEIGHBOUR, add_users, blood_pressure, logged_in, patient
 
@@ -95,3 +96,30 @@ def test_dates_on_the_lists_are_vietnam_dates(lists):
     worker = logged_in(store, "worker")
     page = worker.get(f"/worklists/uncontrolled?commune={HOME}").text
     assert "2025-03-02" in page and "2025-03-01" not in page
+
+
+def test_a_worklist_is_shown_a_page_at_a_time_and_audited_per_page(lists, monkeypatch):
+    """Four people on the list, three a page: each page shows its share, links both pages,
+    and audits the people it shows, no others."""
+    monkeypatch.setattr(worklist_views, "PAGE", 3)
+    worker = logged_in(lists, "worker")
+    seen = []
+    for first, expected in ((0, 3), (3, 1)):
+        html = worker.get(f"/worklists/uncontrolled?commune={HOME}&first={first}").text
+        ids = shown(html)
+        assert len(ids) == expected
+        assert "4 người" in html
+        pages = re.findall(r'<nav class="pages">.*?</nav>', html, re.S)[0]
+        assert len(pages.split("<a ")) - 1 == 2
+        with lists.engine.connect() as conn:
+            event = conn.execute(
+                select(resource.c.content)
+                .where(resource.c.res_type == "AuditEvent")
+                .order_by(resource.c.last_updated.desc())
+                .limit(1)
+            ).scalar_one()
+        assert {e["what"]["reference"] for e in event["entity"] if "what" in e} == {
+            f"Patient/{i}" for i in ids
+        }
+        seen += ids
+    assert sorted(seen) == sorted(NAMES)
