@@ -71,9 +71,9 @@ def backends() -> list[tuple[str, object]]:
 
 @contextmanager
 def served(engine: Engine) -> Iterator[str]:
-    """The base URL of `songkhoe serve` (the production server: uvicorn, its garbage-collector
-    settings, the app's threads) running in a process of its own over the engine's database;
-    stopped on exit. Requests then cross a real socket, as a client's do."""
+    """The base URL of `songkhoe serve` (the production server: uvicorn, its process settings
+    from songkhoe.runtime, the app's threads) running in a process of its own over the
+    engine's database; stopped on exit. Requests then cross a real socket, as a client's do."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

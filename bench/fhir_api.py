@@ -2,7 +2,7 @@
 
 For each backend, a fresh database gets a synthetic province of --people people (default
 100,000) through the store; `songkhoe serve` then serves it in a process of its own (the
-production server, with its garbage-collector settings), and one client sends every request
+production server, with its process settings: songkhoe.runtime), and one client sends every request
 over a real socket, waiting for each answer before the next:
   ingest   POST /fhir transaction bundles (urn:uuid references) of --bundle-people people with
            their history each, --bundles of them, sent as bytes encoded before the clock starts
