@@ -70,7 +70,12 @@ class AccessGuard:
         self._note(resource_type, resource_id, people)
 
     def _check_links(
-        self, conn: Connection, resource_type: str, resource_id: str, content: dict, people: set
+        self,
+        conn: Connection,
+        resource_type: str,
+        resource_id: str,
+        content: dict,
+        people: set[str],
     ) -> None:
         """A restricted caller's write may name only people they see (besides those the
         transaction registers) and attach only to consultations they take part in."""

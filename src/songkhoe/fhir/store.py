@@ -174,9 +174,9 @@ class WriteGuard(Protocol):
 
 
 class Writer:
-    """Writes inside one database transaction; obtained from `ResourceStore.transaction()`.
-    The transaction begins when `conn` is first used, at the latest before the first insert:
-    whatever a write computes before that (ids, index rows, the JSON) happens before it."""
+    """Writes inside one database transaction; obtained from `ResourceStore.transaction()`,
+    which begins it on entry or (`begin_on_first_use`) at the first use of `conn`. A write
+    computes its ids, JSON and index rows before it uses `conn` to insert them."""
 
     def __init__(
         self, connect: Callable[[], Connection], timestamp: str, guard: WriteGuard | None = None
