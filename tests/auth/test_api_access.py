@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from songkhoe.auth.service import (
     create_client,
@@ -11,6 +12,7 @@ from songkhoe.auth.service import (
     grant_access,
     issue_token,
 )
+from songkhoe.fhir.store import TABLES
 from songkhoe.places.catalog import communes
 from songkhoe.web.app import create_app
 
@@ -440,6 +442,48 @@ def test_included_and_exported_types_need_their_own_scope(world):
         == 403
     )
     assert client.get("/fhir/$export", headers={**exporter.headers, **headers}).status_code == 403
+
+
+def test_a_transaction_bundle_and_its_audit_event_go_in_with_one_insert_per_table(world):
+    """The Bundle's creates are staged and inserted together with its AuditEvent at the end:
+    each table gets one statement, so that on SQLite the write lock is held for those alone."""
+    store, client, users = world
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's COPY runs outside SQLAlchemy's statement events")
+    worker = users["worker"][1]
+    patient = {k: v for k, v in person("new", HOME).items() if k != "id"}
+    observation = {**reading("x", "x"), "subject": {"reference": "urn:uuid:new"}}
+    del observation["id"]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:new",
+                "resource": patient,
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {"resource": observation, "request": {"method": "POST", "url": "Observation"}},
+        ],
+    }
+    store_tables, inserted = {table.name for table in TABLES.values()}, []
+
+    def note(_conn, _cursor, statement: str, *_args) -> None:
+        words = statement.split()
+        if words[:2] == ["INSERT", "INTO"] and words[2] in store_tables:
+            inserted.append(words[2])
+
+    event.listen(store.engine, "before_cursor_execute", note)
+    try:
+        response = client.post("/fhir", json=bundle, headers=worker.headers)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", note)
+    assert response.status_code == 200, response.text
+    assert sorted(inserted) == sorted(set(inserted))
+    assert {"resource", "idx_reference"} <= set(inserted)
+    new_patient = response.json()["entry"][0]["response"]["location"].split("/_history")[0]
+    (audit,) = [e for e in audit_events(store) if e["subtype"][0]["code"] == "transaction"]
+    assert new_patient in [entity["what"]["reference"] for entity in audit["entity"]]
 
 
 def test_refused_writes_are_audited(world):

@@ -222,7 +222,7 @@ def test_bad_bundles_are_refused(store, body, status, code):
 
 
 def test_create_all_names_the_resource_at_fault(store):
-    """The database refuses the second copy of an id; the transaction stays usable."""
+    """An id given twice is refused before anything is staged; the transaction stays usable."""
     with store.transaction() as writer:
         with pytest.raises(CreateFailed) as caught:
             create_all(writer, [patient(id="a"), patient(id="b"), patient(id="a")])

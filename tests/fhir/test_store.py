@@ -249,3 +249,24 @@ def test_a_transaction_begun_on_entry_makes_other_sqlite_writers_wait(store):
         writer.create(patient("mine"))
     thread.join(timeout=10)
     assert store.count_by_type() == {"Patient": 2}
+
+
+def test_staged_creates_go_in_at_the_next_use_of_the_connection_or_the_commit(store):
+    """A staged create touches no database until the block reads through `writer.conn` (which
+    then sees it) or ends; meanwhile, on SQLite too, another writer commits."""
+    with store.transaction(begin_on_first_use=True) as writer:
+        writer.create_many([patient("staged")], stage=True)
+        assert _committed_meanwhile(store, patient("other"))
+        assert writer.conn.execute(select(func.count()).select_from(resource)).scalar() == 2
+        writer.create_many([patient("at-commit")], stage=True)
+    assert store.count_by_type() == {"Patient": 3}
+    assert store.read("Patient", "at-commit")["meta"]["versionId"] == "1"
+
+
+def test_a_staged_create_of_an_existing_id_fails_the_transaction_at_the_commit(store):
+    store.create(patient("taken", family="Trần"))
+    with pytest.raises(VersionConflict, match="already exists"):
+        with store.transaction() as writer:
+            writer.create_many([patient("new"), patient("taken")], stage=True)
+    assert store.count_by_type() == {"Patient": 1}
+    assert store.read("Patient", "taken")["name"][0]["family"] == "Trần"

@@ -110,4 +110,4 @@ class AccessGuard:
             outcome="success",
             references=list(dict.fromkeys(self.references)),
         )
-        writer.create_many([event], check=False)
+        writer.create_many([event], check=False, stage=True)  # with the staged writes

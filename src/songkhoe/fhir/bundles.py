@@ -113,21 +113,24 @@ class CreateFailed(Exception):
 
 
 def create_all(writer: Writer, resources: Sequence[dict]) -> list[dict]:
-    """`writer.create_many`; when it fails, the resource at fault is found by creating them one
-    by one under a savepoint, rolled back afterwards, and raised as CreateFailed. Either way the
-    transaction stays usable (PostgreSQL aborts a transaction on an error outside a savepoint)."""
+    """`writer.create_many`, staged: the rows go into the database with those staged after them
+    (a transaction Bundle's AuditEvent), at the next use of `writer.conn` or the commit. A
+    resource that cannot be created (invalid content, an id given twice) is raised as
+    CreateFailed, and nothing of them is staged."""
+    given: dict[tuple[Any, Any], int] = {}
+    for index, res in enumerate(resources):
+        key = (res.get("resourceType"), res.get("id")) if isinstance(res, dict) else None
+        if key is not None and key[1] is not None and given.setdefault(key, index) != index:
+            message = f"{key[0]}/{key[1]} is also resource {given[key]} of the batch"
+            raise CreateFailed(index, VersionConflict(message))
     try:
-        return writer.create_many(resources, savepoint=True)
+        return writer.create_many(resources, stage=True)
     except StoreError:
-        probe = writer.conn.begin_nested()
-        try:
-            for index, res in enumerate(resources):
-                try:
-                    writer.create(res)
-                except StoreError as exc:
-                    raise CreateFailed(index, exc) from None
-        finally:
-            probe.rollback()
+        for index, res in enumerate(resources):
+            try:
+                writer.prepare([res], check=False)  # the guard saw them
+            except StoreError as exc:
+                raise CreateFailed(index, exc) from None
         raise
 
 

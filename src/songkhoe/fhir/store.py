@@ -176,7 +176,9 @@ class WriteGuard(Protocol):
 class Writer:
     """Writes inside one database transaction; obtained from `ResourceStore.transaction()`,
     which begins it on entry or (`begin_on_first_use`) at the first use of `conn`. A write
-    computes its ids, JSON and index rows before it uses `conn` to insert them."""
+    computes its ids, JSON and index rows before it uses `conn` to insert them; creates may
+    also be staged (`create_many(stage=True)`), their rows then inserted together with those
+    staged after them, at the next use of `conn` or at the commit."""
 
     def __init__(
         self, connect: Callable[[], Connection], timestamp: str, guard: WriteGuard | None = None
@@ -185,11 +187,16 @@ class Writer:
         self._conn: Connection | None = None
         self.timestamp = timestamp
         self.guard = guard
+        self._staged: dict[str, list[tuple]] = {}
+        self._staged_resources: list[dict] = []
 
     @property
     def conn(self) -> Connection:
-        """The connection of the transaction, which its first use begins."""
-        return self.begin()
+        """The connection of the transaction, which its first use begins; the staged rows are
+        inserted first, so that what it reads includes them."""
+        conn = self.begin()
+        self.flush()
+        return conn
 
     def begin(self) -> Connection:
         """Begin the database transaction (on SQLite: take the write lock), if not begun yet."""
@@ -197,13 +204,16 @@ class Writer:
             self._conn = self._connect()
         return self._conn
 
-    def create_many(
-        self, resources: Iterable[dict], *, check: bool = True, savepoint: bool = False
-    ) -> list[dict]:
-        """Insert new resources as version 1, keeping a given id or assigning a UUID;
-        `check=False` skips the guard (for the guard's own audit resources); `savepoint`
-        inserts under a savepoint, so that a failed insert leaves the transaction usable
-        (PostgreSQL aborts a transaction on an error outside one)."""
+    def flush(self) -> None:
+        """Insert the staged rows: one statement per table for all of them."""
+        if self._staged_resources:
+            rows, stored = self._staged, self._staged_resources
+            self._staged, self._staged_resources = {}, []
+            self._insert(rows, stored)
+
+    def prepare(self, resources: Iterable[dict], *, check: bool = True) -> tuple[list[dict], dict]:
+        """New resources stamped as version 1 (keeping a given id or assigning one), checked by
+        the guard unless `check=False`, and their rows (`table_rows`); nothing is written."""
         stored = []
         for res in resources:
             resource_type, resource_id = _check_identity(res)
@@ -211,8 +221,20 @@ class Writer:
         if self.guard is not None and check:
             for res in stored:
                 self.guard.check(self, "create", res["resourceType"], res["id"], res)
-        rows = table_rows(stored, 1, self.timestamp)
-        with self.conn.begin_nested() if savepoint else nullcontext():
+        return stored, table_rows(stored, 1, self.timestamp)
+
+    def create_many(
+        self, resources: Iterable[dict], *, check: bool = True, stage: bool = False
+    ) -> list[dict]:
+        """Insert new resources as version 1 (`prepare`); `check=False` skips the guard (for the
+        guard's own audit resources); `stage` keeps their rows to insert with the next ones
+        (`flush`): a conflicting id is then reported by the statement that inserts them."""
+        stored, rows = self.prepare(resources, check=check)
+        if stage:
+            for name, batch in rows.items():
+                self._staged.setdefault(name, []).extend(batch)
+            self._staged_resources += stored
+        else:
             self._insert(rows, stored)
         return stored
 
@@ -263,10 +285,11 @@ class Writer:
         return current.version + 1
 
     def _insert(self, rows: dict[str, list[tuple]], stored: Sequence[dict]) -> None:
-        """Insert the rows of `table_rows(stored, ...)`."""
+        """Insert the rows of `table_rows(stored, ...)`, after the staged ones."""
+        conn = self.conn
         try:
-            insert_rows(self.conn, rows)
-        except (IntegrityError, self.conn.dialect.loaded_dbapi.IntegrityError):  # COPY: DB-API's
+            insert_rows(conn, rows)
+        except (IntegrityError, conn.dialect.loaded_dbapi.IntegrityError):  # COPY: DB-API's
             raise VersionConflict(
                 "a resource with the same type and id already exists "
                 f"(first in batch: {stored[0]['resourceType']}/{stored[0]['id']})"
@@ -369,7 +392,8 @@ class ResourceStore:
         self, guard: WriteGuard | None = None, *, begin_on_first_use: bool = False
     ) -> Iterator[Writer]:
         """One all-or-nothing transaction: an exception inside the block writes nothing. A
-        guard checks every write and adds its own resources before the commit. A transaction
+        guard checks every write and adds its own resources before the commit; the rows still
+        staged then go in (`Writer.flush`), and the transaction commits. A transaction
         the database aborts for a deadlock or serialization failure raises TransactionConflict
         (HTTP 409: send it again).
 
@@ -396,6 +420,7 @@ class ResourceStore:
                 yield writer
                 if guard is not None:
                     guard.finish(writer)
+                writer.flush()
         except Exception as exc:
             if _sqlstate(exc) not in RETRYABLE_SQLSTATES:
                 raise
