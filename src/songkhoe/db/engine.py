@@ -98,7 +98,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     CPU time in a two-client ingest, without it 7 %, and ingest went from 6,160 to 6,890
     resources/s (bench/fhir_api.py's bundles on 100,000 people, three rounds each). The
     sub-journal is emptied when the statement or outermost savepoint ends, so it holds at most
-    what one of them changes (songkhoe.fhir.bulk imports CHUNK resources per savepoint)."""
+    what one of them changes: a statement inserts one table's rows of a Bundle, or of CHUNK
+    resources in songkhoe.fhir.bulk."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -211,7 +211,9 @@ class Writer:
             self._staged, self._staged_resources = {}, []
             self._insert(rows, stored)
 
-    def prepare(self, resources: Iterable[dict], *, check: bool = True) -> tuple[list[dict], dict]:
+    def prepare(
+        self, resources: Iterable[dict], *, check: bool = True
+    ) -> tuple[list[dict], dict[str, list[tuple]]]:
         """New resources stamped as version 1 (keeping a given id or assigning one), checked by
         the guard unless `check=False`, and their rows (`table_rows`); nothing is written."""
         stored = []
