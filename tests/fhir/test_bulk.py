@@ -191,6 +191,24 @@ def test_export_filters_by_type_and_since(store, tmp_path, cli):
     assert "Unicorn" in done.output
 
 
+def test_an_export_misses_no_write_of_its_time_that_commits_after_it(store, tmp_path):
+    """A write stamped before an export reads, committed after, is not in that export; its
+    transactionTime is then earlier than the write's stamp, so that the next export `_since`
+    that time has it (export.html: the export SHALL include every resource modified up to
+    and including transactionTime)."""
+    store.create(patient("p1"))
+    with store.transaction(begin_on_first_use=True) as writer:
+        (late,) = writer.create_many([patient("late")], stage=True)
+        first = export_ndjson(store, tmp_path / "first")
+    assert first.counts == {"Patient": 1}
+    assert first.transaction_time < late["meta"]["lastUpdated"]
+    second = export_ndjson(store, tmp_path / "second", since=first.transaction_time)
+    assert second.counts == {"Patient": 1}
+    assert orjson.loads((tmp_path / "second" / "Patient.ndjson").read_bytes())["id"] == "late"
+    settled = store.writes_in_flight.settled_until()
+    assert export_ndjson(store, tmp_path / "third", since=settled).counts == {}
+
+
 def wait_until_done(export_dir: Path, job_id: str):
     deadline = time.monotonic() + 20
     while (status := export_status(export_dir, job_id, files_base_url=FILES_URL)).state == (

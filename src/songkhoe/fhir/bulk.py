@@ -37,7 +37,7 @@ from songkhoe.fhir.bundles import CreateFailed, create_all, process_bundle
 from songkhoe.fhir.indexing import date_range
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.searchparams import resource_types
-from songkhoe.fhir.store import ResourceStore, StoreError, Writer, new_id, utc_now
+from songkhoe.fhir.store import ResourceStore, StoreError, Writer, new_id
 from songkhoe.fhir.validation import validate
 
 logger = logging.getLogger(__name__)
@@ -288,8 +288,8 @@ def _write_ndjson(
     query = query.order_by(resource_table.c.res_type, resource_table.c.res_id)
     counts: dict[str, int] = {}
     out: IO[bytes] | None = None
+    transaction_time = store.writes_in_flight.settled_until()  # before the read's snapshot
     with store.engine.connect() as conn, conn.begin():
-        transaction_time = utc_now()
         try:
             for resource_type, text in conn.execution_options(yield_per=CHUNK).execute(query):
                 if resource_type not in counts:

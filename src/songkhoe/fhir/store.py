@@ -11,10 +11,11 @@ import re
 import threading
 import time
 import weakref
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import orjson
@@ -91,9 +92,12 @@ def new_id() -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
+STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width: string order is time order
+
+
 def utc_now() -> str:
     """Now as the store's fixed-width UTC timestamp."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime(STAMP_FORMAT)
 
 
 def _check_identity(resource: Any) -> tuple[str, str | None]:
@@ -377,11 +381,50 @@ def _sqlite_write_lock(engine: Engine) -> threading.RLock:
     return _SQLITE_WRITE_LOCKS.setdefault(engine, threading.RLock())
 
 
+class WritesInFlight:
+    """The timestamps of the write transactions open in this process on one database. A write
+    is stamped when its transaction starts and commits later, so a reader that began meanwhile
+    misses it although its stamp is older; `settled_until` tells such a reader up to when it
+    saw everything. Writes of other processes on the same database (a `songkhoe fhir import`
+    beside the server) are not counted."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: Counter[str] = Counter()
+
+    @contextmanager
+    def stamp(self) -> Iterator[str]:
+        """The timestamp of a write transaction, counted as open until the block ends."""
+        with self._lock:
+            timestamp = utc_now()
+            self._open[timestamp] += 1
+        try:
+            yield timestamp
+        finally:
+            with self._lock:
+                self._open[timestamp] -= 1
+                if not self._open[timestamp]:
+                    del self._open[timestamp]
+
+    def settled_until(self) -> str:
+        """Now, or the instant before the oldest open write's stamp: every write stamped up to
+        it has committed, and every write not yet committed gets a later stamp."""
+        with self._lock:
+            if not self._open:
+                return utc_now()
+            oldest = datetime.strptime(min(self._open), STAMP_FORMAT)
+        return (oldest - timedelta(microseconds=1)).strftime(STAMP_FORMAT)
+
+
+_WRITES_IN_FLIGHT: "weakref.WeakKeyDictionary[Engine, WritesInFlight]" = weakref.WeakKeyDictionary()
+
+
 class ResourceStore:
     """Create, read, vread, update, delete and history of FHIR resources in one database."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.writes_in_flight = _WRITES_IN_FLIGHT.setdefault(engine, WritesInFlight())
         self._write_lock: AbstractContextManager = nullcontext()
         if engine.dialect.name == "sqlite":
             self._write_lock = _sqlite_write_lock(engine)
@@ -407,7 +450,7 @@ class ResourceStore:
         queueing behind them. The timestamp of the writes is taken on entry either way: like
         PostgreSQL's transaction_timestamp(), the time the transaction started."""
         try:
-            with ExitStack() as stack:
+            with self.writes_in_flight.stamp() as timestamp, ExitStack() as stack:
 
                 def connect() -> Connection:
                     stack.enter_context(self._write_lock)
@@ -416,7 +459,7 @@ class ResourceStore:
                     stack.enter_context(conn.begin())
                     return conn
 
-                writer = Writer(connect, utc_now(), guard)
+                writer = Writer(connect, timestamp, guard)
                 if not begin_on_first_use:
                     writer.begin()
                 yield writer
