@@ -21,7 +21,6 @@ everyone. AuditEvents are never written through the API; their search terms are 
 callers who see everyone.
 """
 
-from datetime import UTC, datetime
 from functools import cache
 
 import orjson
@@ -43,6 +42,7 @@ from songkhoe.db.tables import access_grant, idx_reference, idx_token, resource
 from songkhoe.fhir.indexing import patients_named
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.searchparams import params_for, resource_types
+from songkhoe.fhir.store import utc_now
 from songkhoe.fhir.systems import BASE
 from songkhoe.places.catalog import communes
 from songkhoe.places.facilities import commune_station_id, facility
@@ -161,7 +161,7 @@ class Access:
                 )
             )
         if p.kind == "user":
-            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            now = utc_now()
             parts.append(
                 select(access_grant.c.patient_id).where(
                     access_grant.c.user_id == p.id,

@@ -38,6 +38,7 @@ from songkhoe.db.tables import (
     login_failure,
     ui_session,
 )
+from songkhoe.fhir.store import STAMP_FORMAT
 from songkhoe.places.catalog import UnknownPlace, commune, province
 from songkhoe.places.facilities import facility
 
@@ -77,7 +78,7 @@ def _now() -> datetime:
 
 
 def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.strftime(STAMP_FORMAT)
 
 
 def digest(secret: str) -> str:
