@@ -18,8 +18,8 @@ def tune_for_server() -> None:
     Thread switches: a thread that wants the GIL gets it from the thread running Python after
     at most the switch interval (`sys.setswitchinterval`), 1 ms here instead of 5. A request's
     database statement runs without the GIL (SQLite's while another request's Python runs, its
-    transaction holding the write lock) and waits that long for it after each statement, a
-    dozen per transaction Bundle.
+    transaction holding the write lock) and waits that long for it after each statement: BEGIN,
+    one INSERT per table and COMMIT for a transaction Bundle of creates.
 
     bench/fhir_api.py runs under the same settings; the collector settings gave +30 % ingest
     there, the switch interval about +10 % with two clients on SQLite (ratios of runs side by

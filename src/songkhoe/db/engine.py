@@ -84,7 +84,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     file by checkpoints (https://sqlite.org/wal.html#checkpointing), which write the pages and
     fsync: the `Checkpointer` runs them after commits; should it fall behind, the commit that
     takes the log past `wal_autocheckpoint` pages runs one itself: 10,000 pages (40 MB) rather
-    than SQLite's 1,000, because a FHIR transaction of a few hundred resources writes some 4,000
+    than SQLite's 1,000, because a FHIR transaction of a few hundred resources writes some 2,500
     pages, and a checkpoint per commit would write each page twice and fsync every time. When
     and where checkpoints run does not change what a commit guarantees. After a checkpoint the
     log file is cut back to 64 MB (`journal_size_limit`).
