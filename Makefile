@@ -17,8 +17,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# The checks that keep ARCHITECTURE.md true: style, the import contracts, the types.
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench tools
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy | $(VENV)/bin/mypy-baseline filter
 
 bench: $(STAMP)
 	cd bench && ../$(PY) store_insert_rate.py

@@ -23,7 +23,6 @@ from pydicom.uid import generate_uid
 from songkhoe.auth.audit import RequestContext
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.service import create_user, user_principal
-from songkhoe.clinical.records import visible
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.imaging import resources as fhir
 from songkhoe.imaging import service
@@ -87,7 +86,7 @@ def baseline(caller, limit: int = service.WORKLIST_SIZE) -> list[str]:
         ("_sort", "-date"),
         ("_count", str(limit)),
     ]
-    found = visible(caller, "DiagnosticReport", items)
+    found = caller.visible("DiagnosticReport", items)
     value = {
         f"Observation/{r['id']}": r["valueQuantity"]["value"] for r in found if "valueQuantity" in r
     }

@@ -20,11 +20,11 @@ import pytest  # noqa: E402
 import uvicorn  # noqa: E402
 from sqlalchemy import Engine, create_engine, text
 
+from songkhoe.app import create_app  # noqa: E402
 from songkhoe.db.engine import make_engine
 from songkhoe.db.migrate import upgrade
 from songkhoe.db.tables import metadata
 from songkhoe.fhir.store import ResourceStore  # noqa: E402
-from songkhoe.web.app import create_app  # noqa: E402
 
 POSTGRES_URL = os.environ.get("SONGKHOE_TEST_POSTGRES_URL")
 BACKENDS = [

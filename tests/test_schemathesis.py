@@ -17,9 +17,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from songkhoe.app import create_app
 from songkhoe.fhir.capability import supported_types
 from songkhoe.fhir.store import ResourceStore
-from songkhoe.web.app import create_app
 
 EXAMPLES = settings(
     max_examples=25,

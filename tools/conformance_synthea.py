@@ -15,11 +15,11 @@ from pathlib import Path
 import orjson
 from fastapi.testclient import TestClient
 
+from songkhoe.app import create_app
 from songkhoe.auth.service import create_client, issue_token
 from songkhoe.db.engine import make_engine
 from songkhoe.db.migrate import upgrade
 from songkhoe.fhir.store import ResourceStore
-from songkhoe.web.app import create_app
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "fhir" / "synthea-sample"
 REFERENCE_DATA = ("Organization", "Practitioner", "PractitionerRole", "Location")

@@ -15,9 +15,9 @@ from songkhoe.auth.commands import clients, token, users
 from songkhoe.auth.service import AuthError
 from songkhoe.chatbot.commands import chat
 from songkhoe.config import SettingError, get_settings
+from songkhoe.console import USAGE_EXIT, CommandError, open_store
 from songkhoe.db.backup_commands import backup_command, restore_command
-from songkhoe.db.engine import DatabaseUnavailable, check_connection, make_engine
-from songkhoe.db.migrate import upgrade
+from songkhoe.db.engine import DatabaseUnavailable
 from songkhoe.fhir.commands import fhir
 from songkhoe.fhir.search import InvalidSearch
 from songkhoe.fhir.searchparams import UnknownSearchParameter
@@ -40,21 +40,7 @@ USER_ERRORS = (
     InvalidSearch,
     UnknownSearchParameter,
 )
-USAGE_EXIT = 2
 DEMO_ACCOUNTS = Path("var/demo-accounts.txt")
-
-
-class CommandError(click.ClickException):
-    exit_code = USAGE_EXIT
-
-
-def open_store(*, migrate: bool = True) -> ResourceStore:
-    """The store of SONGKHOE_DATABASE_URL, checked reachable and (by default) migrated."""
-    engine = make_engine(get_settings().database_url)
-    check_connection(engine)
-    if migrate:
-        upgrade(engine)
-    return ResourceStore(engine)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -157,9 +143,9 @@ def serve(host: str | None, port: int | None) -> None:
     """Serve the web app and API."""
     import uvicorn
 
+    from songkhoe.app import create_app
     from songkhoe.logging_setup import configure_logging
     from songkhoe.runtime import tune_for_server
-    from songkhoe.web.app import create_app
 
     settings = get_settings()
     store = open_store()

@@ -7,10 +7,7 @@ the province of the person it is about (its `patient`/`subject` reference).
 
 from collections import Counter, defaultdict
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import aliased
-
-from songkhoe.db.tables import idx_reference
+from songkhoe.fhir.queries import count_by_patient_organization, count_referencing
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.places.catalog import commune, provinces
 
@@ -25,27 +22,9 @@ def _province_of_station(station_id: str) -> str | None:
 
 def collect(*, store: ResourceStore) -> dict:
     """{"resources": {type: n}, "provinces": {code: {"name", "people", "resources": {...}}}}."""
-    patient_org = aliased(idx_reference)
-    about = aliased(idx_reference)
     with store.engine.connect() as conn:
-        people = conn.execute(
-            select(patient_org.c.target_id, func.count())
-            .where(patient_org.c.res_type == "Patient", patient_org.c.param == "organization")
-            .group_by(patient_org.c.target_id)
-        ).all()
-        linked = conn.execute(
-            select(about.c.res_type, patient_org.c.target_id, func.count(about.c.res_id.distinct()))
-            .join(
-                patient_org,
-                and_(
-                    patient_org.c.res_type == "Patient",
-                    patient_org.c.param == "organization",
-                    patient_org.c.res_id == about.c.target_id,
-                ),
-            )
-            .where(about.c.param.in_(("patient", "subject")), about.c.target_type == "Patient")
-            .group_by(about.c.res_type, patient_org.c.target_id)
-        ).all()
+        people = conn.execute(count_referencing("Patient", "organization")).all()
+        linked = conn.execute(count_by_patient_organization()).all()
     by_province: dict[str, Counter] = defaultdict(Counter)
     for station, count in people:
         if (code := _province_of_station(station)) is not None:

@@ -6,10 +6,15 @@ year (IANA tz database; Vietnam has kept no daylight saving time since 1975).
 time zone and is returned as it is. They also serve as the Jinja filters of the same names.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def today_in_vietnam() -> date:
+    """Today's date in Vietnam (the latest day a form accepts)."""
+    return datetime.now(VIETNAM).date()
 
 
 def in_vietnam(moment: datetime | str) -> datetime:

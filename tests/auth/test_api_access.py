@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
+from songkhoe.app import create_app
 from songkhoe.auth.service import (
     create_client,
     create_user,
@@ -14,7 +15,6 @@ from songkhoe.auth.service import (
 )
 from songkhoe.fhir.store import TABLES
 from songkhoe.places.catalog import communes
-from songkhoe.web.app import create_app
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 HOME, NEIGHBOUR = (c.code for c in communes("24")[:2])

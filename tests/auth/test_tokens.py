@@ -6,7 +6,7 @@ from sqlalchemy import delete, update
 
 from songkhoe.auth.models import Place
 from songkhoe.auth.service import create_client, create_user, issue_token, principal_for_token
-from songkhoe.db.tables import access_token, api_client, app_user
+from songkhoe.auth.tables import access_token, api_client, app_user
 
 
 def _user(store) -> str:

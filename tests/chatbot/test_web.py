@@ -10,9 +10,9 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from songkhoe.app import create_app
 from songkhoe.auth.service import create_user
 from songkhoe.places.catalog import communes
-from songkhoe.web.app import create_app
 
 PASSWORD = "mật-khẩu-đủ-dài"
 PRIVATE = "Nguyễn Văn An 0912345678 bị đau ngực"

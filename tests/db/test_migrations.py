@@ -7,12 +7,12 @@ from sqlalchemy import inspect
 
 from songkhoe.db.engine import DatabaseUnavailable, check_connection, make_engine
 from songkhoe.db.migrate import downgrade, upgrade
-from songkhoe.db.tables import metadata
+from songkhoe.db.schema import all_tables
 
 
 def test_migrated_schema_matches_the_declared_tables(migrated_engine):
     with migrated_engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), all_tables())
     assert diff == []
 
 

@@ -15,9 +15,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from songkhoe.app import create_app
 from songkhoe.fhir import bundles, search
 from songkhoe.fhir.store import ResourceStore
-from songkhoe.web.app import create_app
 
 CCCD = "https://fhir.songkhoe.vn/sid/cccd"
 CONDITION = f"identifier={CCCD}|001090004321"

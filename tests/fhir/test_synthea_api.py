@@ -6,7 +6,7 @@ from pathlib import Path
 import orjson
 from fastapi.testclient import TestClient
 
-from songkhoe.web.app import create_app
+from songkhoe.app import create_app
 
 BUNDLE = Path(__file__).with_name("data") / "synthea_alberto_atencio.json"
 

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from songkhoe.app import create_app
 from songkhoe.auth.service import create_user, issue_token, user_id_of
 from songkhoe.fhir.search import SearchRequest, page
 from songkhoe.fhir.validation import validate
@@ -24,7 +25,6 @@ from songkhoe.imaging.ingest import read_film
 from songkhoe.imaging.media import MediaFiles
 from songkhoe.imaging.resources import sha256_of
 from songkhoe.places.catalog import communes
-from songkhoe.web.app import create_app
 
 from ..web.conftest import PASSWORD, Town, csrf_of
 
@@ -262,6 +262,22 @@ def test_a_review_needs_the_forms_csrf_token(clinic, phantom_model, imaging_env,
         forged = doctor.post(f"/imaging/studies/{study_id}/review", data=data)
         assert forged.status_code == 403, token
     assert clinic.read("DiagnosticReport", f"{study_id}-report")["status"] == "preliminary"
+
+
+def test_an_upload_needs_a_session_and_the_forms_csrf_token(clinic, imaging_env, make_png):
+    film = make_png(phantom.draw(1, height=128, seed=5).films[0])
+    visitor = TestClient(create_app(store=clinic))
+    for path in ("/imaging", "/imaging/upload?patient=hung", "/imaging/media/cxr-0-film"):
+        answer = visitor.get(path, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == "/login", path
+    doctor = logged_in(clinic, "bacsi")
+    for token in ("x", "", None):
+        data = {"patient": "hung", **({"csrf": token} if token is not None else {})}
+        forged = doctor.post(
+            "/imaging/upload", data=data, files={"film": ("a.png", film, "image/png")}
+        )
+        assert forged.status_code == 403 and "Biểu mẫu đã hết hạn" in forged.text, token
+    assert everything(clinic, "ImagingStudy") == []
 
 
 def test_a_doctor_of_another_province_gets_nothing(clinic, phantom_model, imaging_env, make_dicom):

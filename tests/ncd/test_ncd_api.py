@@ -1,5 +1,6 @@
 """Access to the NCD API: aggregates for whoever's place covers them, worklists for the commune's
-staff only, every worklist read audited; bearer token or UI session."""
+staff only, every worklist read audited, by the same rule as the worklist pages; bearer token or
+UI session."""
 
 from collections import Counter
 from datetime import timedelta
@@ -8,10 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from songkhoe.app import create_app
 from songkhoe.auth.service import create_session, create_user, issue_token, user_principal
 from songkhoe.db.tables import resource
-from songkhoe.ncd import api as ncd_api
-from songkhoe.web.app import create_app
 from songkhoe.web.session import SESSION_COOKIE
 
 PASSWORD = "mật-khẩu-đủ-dài"
@@ -20,7 +20,6 @@ PASSWORD = "mật-khẩu-đủ-dài"
 @pytest.fixture(scope="module")
 def world(province, raw):
     app = create_app(store=province)
-    app.include_router(ncd_api.build_router(province))
     client = TestClient(app)
     home, neighbour = (
         c for c, _ in Counter(raw.commune_of(p) for p in raw["Patient"]).most_common(2)
@@ -31,6 +30,7 @@ def world(province, raw):
         ("ncd.worker", "commune_health_worker", f"commune:{home}"),
         ("ncd.doctor", "doctor", "province:12"),
         ("ncd.far.doctor", "doctor", "province:33"),
+        ("ncd.far.admin", "admin", "province:33"),
     ):
         ids[username] = create_user(province.engine, username=username, password=PASSWORD,
                                     role=role, place=place, full_name=username)  # fmt: skip
@@ -95,6 +95,22 @@ def test_doctors_of_the_province_only(world):
     _, _, get, home, _, _ = world
     assert get("ncd.doctor", "worklists/lung-screening", commune=home).status_code == 200
     assert get("ncd.far.doctor", "worklists/lung-screening", commune=home).status_code == 403
+
+
+def test_the_api_and_the_pages_refuse_alike_and_audit_it(world):
+    """An administrator of another province: the API used to let any unrestricted caller read
+    any commune's lists, the pages only those of the viewer's place. The stricter rule holds at
+    both doors, and each refusal is audited."""
+    store, client, get, home, _, ids = world
+    cookie, _ = create_session(store.engine, user_principal(store.engine, ids["ncd.far.admin"]))
+    browser = TestClient(client.app, cookies={SESSION_COOKIE: cookie})
+    before = len(audit_queries(store))
+    assert get("ncd.far.admin", "worklists/overdue", commune=home).status_code == 403
+    assert browser.get("/api/ncd/worklists/overdue", params={"commune": home}).status_code == 403
+    page = browser.get("/worklists/overdue", params={"commune": home})
+    assert page.status_code == 403 and "trạm y tế xã" in page.text
+    refusals = audit_queries(store)[before:]
+    assert [e["outcome"] for e in refusals] == ["4", "4", "4"]
 
 
 def test_the_ui_session_works_too_and_nobody_else(world):

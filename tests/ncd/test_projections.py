@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from songkhoe.db.tables import ncd_bp, ncd_diagnosis, ncd_person, ncd_refresh, ncd_smoking
 from songkhoe.ncd import projections as proj
 from songkhoe.ncd.scores import who_cvd_band, who_cvd_lab
 from songkhoe.ncd.service import METHOD_SYSTEM, assessment_id, refresh
+from songkhoe.ncd.tables import ncd_bp, ncd_diagnosis, ncd_person, ncd_refresh, ncd_smoking
 
 
 def by_id(raw, resource_type: str) -> dict[str, dict]:

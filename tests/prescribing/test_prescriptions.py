@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from songkhoe.app import create_app
 from songkhoe.auth.audit import RequestContext
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.service import create_user, user_id_of, user_principal
@@ -18,7 +19,6 @@ from songkhoe.places.catalog import communes
 from songkhoe.prescribing import service
 from songkhoe.prescribing.dosing import InvalidLine, parse_line
 from songkhoe.prescribing.export import national_payload
-from songkhoe.web.app import create_app
 
 HOME = communes("24")[0].code
 PASSWORD = "mật-khẩu-đủ-dài"

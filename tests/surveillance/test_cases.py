@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from songkhoe.app import create_app
 from songkhoe.auth.service import create_user, issue_token
 from songkhoe.db.tables import resource
 from songkhoe.fhir.systems import EXT_COMMUNE
@@ -23,7 +24,6 @@ from songkhoe.surveillance.diseases import (
     by_icd10,
     resolve,
 )
-from songkhoe.web.app import create_app
 
 HOME, NEIGHBOUR, ELSEWHERE = (c.code for c in communes("24")[:3])
 PASSWORD = "mật-khẩu-đủ-dài"

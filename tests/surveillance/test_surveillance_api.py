@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from songkhoe.app import create_app
 from songkhoe.auth.service import create_user, issue_token, user_id_of
 from songkhoe.db.tables import metadata
 from songkhoe.fhir.store import ResourceStore
@@ -15,7 +16,6 @@ from songkhoe.surveillance import aggregation as agg
 from songkhoe.surveillance import service
 from songkhoe.surveillance.alerts import Signal, alert_resource
 from songkhoe.surveillance.synth_cases import registered_people, synthetic_province
-from songkhoe.web.app import create_app
 
 PROVINCE = "12"
 PASSWORD = "mật-khẩu-đủ-dài"

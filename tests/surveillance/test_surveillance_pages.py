@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from songkhoe.app import create_app
 from songkhoe.auth.service import create_user
 from songkhoe.db.tables import metadata, resource
 from songkhoe.fhir.store import ResourceStore
@@ -18,7 +19,6 @@ from songkhoe.surveillance.diseases import DISEASES, REPORT_WITHIN_HOURS, catego
 from songkhoe.surveillance.synth_cases import registered_people, synthetic_province
 from songkhoe.surveillance.views import BACKTEST_WEEKS
 from songkhoe.timezones import local_time
-from songkhoe.web.app import create_app
 
 PROVINCE = "12"
 PASSWORD = "mật-khẩu-đủ-dài"

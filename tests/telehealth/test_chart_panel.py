@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from songkhoe.clinical.records import search
 from songkhoe.prescribing import service as prescribing
 from songkhoe.prescribing.dosing import parse_line
 from songkhoe.telehealth import referrals, service
@@ -64,17 +63,15 @@ def reference(world, user: str) -> tuple[list[str], list[str], list[str], list[s
 
     def cases(kind: str) -> list[str]:
         base = [("patient", "Patient/lan"), ("code", f"{TASK_CODE}|{kind}"), ("_count", "200")]
-        found = service.joined(caller, search(caller, "Task", [*base, ("_sort", "-_lastUpdated")]))
+        found = service.joined(caller, caller.search("Task", [*base, ("_sort", "-_lastUpdated")]))
         return [c.id for c in found]
 
     consultations = cases("consultation")
     based_on = ",".join(f"ServiceRequest/{i}" for i in consultations)
-    advice = search(
-        caller,
-        "Communication",
+    advice = caller.search("Communication",
         [("based-on", based_on), ("category", f"{MESSAGE_CATEGORY}|recommendation")],
     ) if consultations else []  # fmt: skip
-    found = search(caller, "MedicationRequest", [("subject", "Patient/lan"), ("_count", "200")])
+    found = caller.search("MedicationRequest", [("subject", "Patient/lan"), ("_count", "200")])
     codes = prescribing.prescription_codes(found)
     return consultations, cases("referral"), sorted(m["id"] for m in advice), codes
 
@@ -116,7 +113,7 @@ def test_the_panel_is_one_audit_event_listing_what_it_shows(world, lan_record):
     listed = {x["what"]["reference"] for x in event["entity"] if "what" in x}
     prescribed = [
         r["id"]
-        for r in search(world.caller("quantri"), "MedicationRequest", [("subject", "Patient/lan")])
+        for r in world.caller("quantri").search("MedicationRequest", [("subject", "Patient/lan")])
         if r["groupIdentifier"]["value"] in codes
     ]
     (advice,) = shown["recommendations"]

@@ -9,15 +9,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from songkhoe.app import create_app
 from songkhoe.auth.service import InvalidAccount, issue_token
+from songkhoe.auth.tables import access_grant
 from songkhoe.clinical.records import Share, write
-from songkhoe.db.tables import access_grant
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.telehealth import referrals, service
 from songkhoe.telehealth.escalation import escalate_overdue
 from songkhoe.telehealth.queues import configure_queue
 from songkhoe.telehealth.views import chart_panel
-from songkhoe.web.app import create_app
 from songkhoe.web.pages import Viewer
 
 from .conftest import T0
@@ -98,7 +98,7 @@ def test_nobody_outside_a_consultation_adds_to_it_through_fhir(world):
     assert client.post("/fhir/Communication", json=plain).status_code == 201
     mine = world.caller("yta.xa")  # the requester may add to her own case
     with world.store.engine.connect() as conn:
-        assert mine.access.joins_consultations(conn, message)
+        assert mine.access.attachment_refusal(conn, message) is None
 
 
 def test_the_chart_shows_the_advice_of_the_cases_the_viewer_may_open(world):

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from songkhoe.app import create_app
 from songkhoe.auth.service import create_user
 from songkhoe.db.tables import metadata, resource
 from songkhoe.fhir.store import ResourceStore
@@ -20,7 +21,6 @@ from songkhoe.places.catalog import communes
 from songkhoe.places.facilities import commune_station_id
 from songkhoe.synth.service import populate
 from songkhoe.terminology import loinc
-from songkhoe.web.app import create_app
 
 PROVINCE = "12"
 PASSWORD = "mật-khẩu-đủ-dài"

@@ -3,8 +3,8 @@
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
+from songkhoe.app import create_app
 from songkhoe.fhir.store import ResourceStore
-from songkhoe.web.app import create_app
 
 
 def test_healthz_reports_the_database(store):

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from songkhoe.db.tables import resource
+from songkhoe.ncd import checkup as ncd_checkup
 from songkhoe.ncd.scores import who_cvd_lab
 from songkhoe.ncd.service import assessment_id
-from songkhoe.web import checkup as checkup_views
 
 from .conftest import HOME, NEIGHBOUR, add_users, csrf_of, logged_in, patient
 
@@ -107,7 +107,7 @@ def test_a_risk_changed_while_saving_is_compared_again(clinic, monkeypatch):
     day = datetime.now(UTC).date() - timedelta(days=1)
     worker.post(PATH, data={"csrf": csrf, **checkup(day, 150, 95, 6.0)})
     risk_id = assessment_id("lan")
-    write = checkup_views.process_bundle
+    write = ncd_checkup.process_bundle
 
     def racing(store, bundle, **options):
         if store.read("RiskAssessment", risk_id)["meta"]["versionId"] == "1":
@@ -115,7 +115,7 @@ def test_a_risk_changed_while_saving_is_compared_again(clinic, monkeypatch):
             store.update({**other, "occurrenceDateTime": "2099-01-01T00:00:00Z"})  # a newer one
         return write(store, bundle, **options)
 
-    monkeypatch.setattr(checkup_views, "process_bundle", racing)
+    monkeypatch.setattr(ncd_checkup, "process_bundle", racing)
     saved = worker.post(PATH, data={"csrf": csrf, **checkup(day, 128, 80, 5.0, "never")})
     assert saved.status_code == 200 and count(clinic, "Encounter") == 2
     kept = clinic.read("RiskAssessment", risk_id)

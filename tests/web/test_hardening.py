@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from uvicorn.logging import AccessFormatter
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
+from songkhoe.app import create_app
 from songkhoe.logging_setup import RedactPersonalData, redact
-from songkhoe.web.app import create_app
 from songkhoe.web.hardening import CSP, DOCS_CSP, TokenBuckets, install_hardening
 
 SECRET = "patient Nguyễn Văn An, CCCD 027090001234"

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
+from songkhoe.ncd.figures import area_rate
 from songkhoe.places.catalog import communes
-from songkhoe.web.map_indicators import INDICATORS
 
 THREADS, ROUNDS = 12, 6
 
@@ -22,7 +22,7 @@ def busy_switching():
 
 
 def test_the_cache_serves_many_threads_at_once(store, busy_switching):
-    compute = INDICATORS["htn_prevalence"].compute
+    compute = area_rate("htn_prevalence")
     maps = [{c.code: [c.code]} for c in communes("24")[:160]]  # more than the cache keeps
     failures: list[BaseException] = []
     start = threading.Barrier(THREADS)

@@ -5,8 +5,7 @@ the CSP allows that one origin."""
 import pytest
 
 from songkhoe.cli import main
-from songkhoe.config import SettingError
-from songkhoe.web.map_views import tile_origin
+from songkhoe.config import SettingError, get_settings, tile_origin
 
 OSM = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
@@ -37,7 +36,6 @@ def test_a_tile_server_by_setting(town, monkeypatch):
 @pytest.mark.parametrize(
     ("template", "origin"),
     [
-        ("", None),
         (OSM, "https://tile.openstreetmap.org"),
         ("http://10.0.0.5:8080/{z}/{x}/{y}.png", "http://10.0.0.5:8080"),
     ],
@@ -49,9 +47,11 @@ def test_tile_origin(template, origin):
 @pytest.mark.parametrize(
     "template", ["tiles/{z}/{x}/{y}.png", "https://{s}.tile.osm.org/{z}.png", "javascript:alert(1)"]
 )
-def test_a_bad_tile_url_is_named(template):
-    with pytest.raises(SettingError, match="SONGKHOE_MAP_TILES_URL"):
-        tile_origin(template)
+def test_a_bad_tile_url_is_named(template, monkeypatch):
+    assert tile_origin(template) is None
+    monkeypatch.setenv("SONGKHOE_MAP_TILES_URL", template)
+    with pytest.raises(SettingError, match="SONGKHOE_MAP_TILES_URL: expected an http"):
+        get_settings()
 
 
 def test_serve_refuses_a_bad_tile_url_in_one_line(tmp_path, monkeypatch, capsys):
@@ -61,4 +61,4 @@ def test_serve_refuses_a_bad_tile_url_in_one_line(tmp_path, monkeypatch, capsys)
         main(["serve"])
     assert exit_info.value.code == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]  # earlier tests may have logged
-    assert last.startswith("songkhoe: error: SONGKHOE_MAP_TILES_URL must be an http(s) URL")
+    assert last.startswith("songkhoe: error: SONGKHOE_MAP_TILES_URL: expected an http(s) URL")

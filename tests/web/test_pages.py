@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from songkhoe.db.tables import resource
 from songkhoe.fhir.search import SearchRequest, page
+from songkhoe.ncd.figures import projections_month
 from songkhoe.ncd.indicators import indicators
 from songkhoe.ncd.scores import who_cvd_lab
 from songkhoe.places.catalog import communes
-from songkhoe.web.map_indicators import projections_month
 
 from .conftest import PROVINCE, csrf_of
 

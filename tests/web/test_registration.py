@@ -8,9 +8,9 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from songkhoe.clinical import identity
 from songkhoe.db.tables import idx_token
 from songkhoe.fhir.systems import CCCD
-from songkhoe.web import identity
 
 from .conftest import HOME, add_users, csrf_of, logged_in, patient
 

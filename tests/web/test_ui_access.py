@@ -3,8 +3,8 @@
 import pytest
 from fastapi.testclient import TestClient
 
+from songkhoe.app import create_app
 from songkhoe.auth.service import grant_access
-from songkhoe.web.app import create_app
 
 from .conftest import HOME, NEIGHBOUR, PASSWORD, add_users, csrf_of, logged_in, patient
 

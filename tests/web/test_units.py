@@ -1,16 +1,18 @@
-"""Pure parts of the web app: CCCD rules against the synthetic generator, the map's boundary
-simplification and classes, form checks, SVG charts."""
+"""Pure parts of the web app: CCCD rules against the synthetic generator, what a search for a
+person looks for, the map's boundary simplification and classes, form checks, SVG charts."""
 
 from datetime import date
 
 import numpy as np
 import orjson
 
+from songkhoe.clinical.identity import cccd_problem
+from songkhoe.clinical.people import person_query
+from songkhoe.fhir.systems import BHYT, CCCD
 from songkhoe.places.catalog import communes, provinces
 from songkhoe.synth.demography import BIRTH_PROVINCE_CODES, cccd_numbers
 from songkhoe.web import geo, svg
 from songkhoe.web.forms import Field, check
-from songkhoe.web.identity import cccd_problem
 from songkhoe.web.map_views import classes
 
 
@@ -33,6 +35,17 @@ def test_every_cccd_the_generator_makes_passes_and_altered_ones_fail():
         assert cccd_problem(number, sex, date(year + 100, 6, 1)) == "cccd_century"
         assert cccd_problem(number, sex, date(year - 1, 12, 31)) in ("cccd_year", "cccd_century")
     assert cccd_problem("003080123456", "male", date(1980, 1, 1)) == "cccd_province"
+
+
+def test_what_a_worker_types_becomes_a_person_search():
+    assert person_query("027160000001") == [("identifier", f"{CCCD}|027160000001")]
+    assert person_query("0912 345 678") == [("phone", "0912345678")]
+    assert person_query("gd4270000000001") == [("identifier", f"{BHYT}|GD4270000000001")]
+    assert person_query(" Nguyễn  Thị Lan ") == [
+        ("name", "Nguyễn"),
+        ("name", "Thị"),
+        ("name", "Lan"),
+    ]
 
 
 def test_boundaries_keep_every_area_with_closed_rings_and_stay_small():

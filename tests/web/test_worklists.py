@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from songkhoe.db.tables import ncd_refresh, resource
+from songkhoe.db.tables import resource
 from songkhoe.fhir.systems import CONDITION_CLINICAL, ICD10
+from songkhoe.ncd import views as ncd_views
 from songkhoe.ncd.service import refresh
+from songkhoe.ncd.tables import ncd_refresh
 from songkhoe.places.facilities import commune_station_id
-from songkhoe.web import worklist_views
 
 from .conftest import HOME, NEIGHBOUR, add_users, blood_pressure, logged_in, patient
 
@@ -101,7 +102,7 @@ def test_dates_on_the_lists_are_vietnam_dates(lists):
 def test_a_worklist_is_shown_a_page_at_a_time_and_audited_per_page(lists, monkeypatch):
     """Four people on the list, three a page: each page shows its share, links both pages,
     and audits the people it shows, no others."""
-    monkeypatch.setattr(worklist_views, "PAGE", 3)
+    monkeypatch.setattr(ncd_views, "PAGE", 3)
     worker = logged_in(lists, "worker")
     seen = []
     for first, expected in ((0, 3), (3, 1)):

@@ -15,6 +15,7 @@ from songkhoe.auth.service import (
     client_credentials,
     principal_for_token,
 )
+from songkhoe.fhir.deps import StoreDep
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceStore
 
@@ -44,45 +45,45 @@ def _oauth_error(error: str, description: str, status: int = 400) -> JSONRespons
     )
 
 
-def build_router(store: ResourceStore) -> APIRouter:
-    router = APIRouter(tags=["OAuth 2.0"])
+# Public on purpose: this is where a client without a token comes to get one; it authenticates
+# with its client credentials in the form or a Basic Authorization header.
+router = APIRouter(tags=["OAuth 2.0"])
 
-    @router.post("/auth/token")
-    async def token(request: Request) -> JSONResponse:
-        form = dict(parse_qsl((await request.body()).decode(errors="replace")))
-        if form.get("grant_type") != "client_credentials":
-            return _oauth_error("unsupported_grant_type", "only client_credentials is supported")
-        client_id, secret = form.get("client_id"), form.get("client_secret")
-        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "basic":
-            try:
-                decoded = base64.b64decode(encoded, validate=True).decode()
-            except ValueError:
-                return _oauth_error("invalid_client", "malformed Basic credentials", 401)
-            client_id, _, secret = (unquote(part) for part in decoded.partition(":"))
-        if not client_id or not secret:
-            return _oauth_error("invalid_client", "client_id and client_secret are required", 401)
+
+@router.post("/auth/token")
+async def token(request: Request, store: StoreDep) -> JSONResponse:
+    form = dict(parse_qsl((await request.body()).decode(errors="replace")))
+    if form.get("grant_type") != "client_credentials":
+        return _oauth_error("unsupported_grant_type", "only client_credentials is supported")
+    client_id, secret = form.get("client_id"), form.get("client_secret")
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "basic":
         try:
-            issued = client_credentials(
-                store.engine,
-                client_id=client_id,
-                secret=secret,
-                scopes=form.get("scope"),
-                expires_in=TOKEN_LIFETIME,
-            )
-        except InvalidCredentials as exc:
-            return _oauth_error("invalid_client", str(exc), 401)
-        except InvalidAccount as exc:
-            return _oauth_error("invalid_scope", str(exc))
-        access_token, scopes = issued
-        return JSONResponse(
-            {
-                "access_token": access_token,
-                "token_type": "bearer",
-                "expires_in": int(TOKEN_LIFETIME.total_seconds()),
-                "scope": scopes,
-            },
-            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+            decoded = base64.b64decode(encoded, validate=True).decode()
+        except ValueError:
+            return _oauth_error("invalid_client", "malformed Basic credentials", 401)
+        client_id, _, secret = (unquote(part) for part in decoded.partition(":"))
+    if not client_id or not secret:
+        return _oauth_error("invalid_client", "client_id and client_secret are required", 401)
+    try:
+        issued = client_credentials(
+            store.engine,
+            client_id=client_id,
+            secret=secret,
+            scopes=form.get("scope"),
+            expires_in=TOKEN_LIFETIME,
         )
-
-    return router
+    except InvalidCredentials as exc:
+        return _oauth_error("invalid_client", str(exc), 401)
+    except InvalidAccount as exc:
+        return _oauth_error("invalid_scope", str(exc))
+    access_token, scopes = issued
+    return JSONResponse(
+        {
+            "access_token": access_token,
+            "token_type": "bearer",
+            "expires_in": int(TOKEN_LIFETIME.total_seconds()),
+            "scope": scopes,
+        },
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )

@@ -5,14 +5,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from songkhoe.auth.audit import RequestContext, audit_event, record
 from songkhoe.auth.guard import AccessGuard, not_found
 from songkhoe.auth.models import Principal
-from songkhoe.auth.policy import Access, last_content, patients_referenced
+from songkhoe.auth.policy import Access, patients_referenced
 from songkhoe.auth.service import grant_access
 from songkhoe.db.engine import reading
+from songkhoe.fhir import search as fhir_search
 from songkhoe.fhir.outcomes import FhirError
+from songkhoe.fhir.restrictions import last_content
 from songkhoe.fhir.store import ResourceGone, ResourceStore
 
 
@@ -76,6 +79,26 @@ class Caller:
             [f"Patient/{patient_id}", *([basis] if basis else [])],
             description=f"record shared with user {user_id}: {reason}",
         )
+
+    def search(
+        self, resource_type: str, items: list[tuple[str, str]], label: str | None = None
+    ) -> list[dict]:
+        """The resources of a FHIR search (with those it `_include`s) that the caller may see,
+        audited as one search of the people they name; `label` names the search in the audit
+        (default: the query string)."""
+        found = self.visible(resource_type, items)
+        self.audit_found("search-type", found, label or f"{resource_type}?{urlencode(items)}")
+        return found
+
+    def visible(self, resource_type: str, items: list[tuple[str, str]]) -> list[dict]:
+        """What `search` finds, not audited: for a caller that audits what it shows itself
+        (`audit_found`), or a worker's poll that shows nothing."""
+        query = fhir_search.parse_query(resource_type, items)
+        query.restrict = self.access.restriction
+        with self.store.engine.connect() as conn:
+            found = [r for _, r in fhir_search.page(conn, resource_type, query)]
+            ids = [r["id"] for r in found]
+            return found + fhir_search.included(conn, resource_type, ids, query)
 
     def audit_found(self, interaction: str, found: list[dict], query: str) -> None:
         """Audit a search: the people whose data it returned, and the query."""

@@ -7,6 +7,7 @@ from datetime import timedelta
 import click
 
 from songkhoe.auth.models import Role
+from songkhoe.console import CommandError, open_store
 
 DURATION = re.compile(r"(\d+)([mhd])")
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}
@@ -46,7 +47,6 @@ def users_create(
 ) -> None:
     """Create a user account (the first one: --role admin --place national)."""
     from songkhoe.auth.service import create_user
-    from songkhoe.cli import open_store
 
     store = open_store()
     create_user(
@@ -75,7 +75,6 @@ def users_grant(
     from songkhoe.auth.caller import Caller
     from songkhoe.auth.models import Place, Principal, parse_scopes
     from songkhoe.auth.service import user_id_of
-    from songkhoe.cli import open_store
 
     store = open_store()
     operator = Principal(
@@ -108,7 +107,6 @@ def clients() -> None:
 def clients_create(client_id: str, scopes: str, place: str) -> None:
     """Register a client for the client-credentials grant; prints its secret once."""
     from songkhoe.auth.service import create_client
-    from songkhoe.cli import open_store
 
     secret = create_client(
         open_store().engine, client_id=client_id, scopes=scopes, place=place, with_secret=True
@@ -144,7 +142,6 @@ def token_create(
         user_id_of,
         user_principal,
     )
-    from songkhoe.cli import CommandError, open_store
 
     if (client_id is None) == (username is None):
         raise CommandError("give exactly one of --client NAME or --user USERNAME")

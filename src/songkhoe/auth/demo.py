@@ -12,7 +12,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from songkhoe.auth.service import create_user
-from songkhoe.db.tables import app_user, idx_reference
+from songkhoe.auth.tables import app_user
+from songkhoe.fhir.queries import count_referencing
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.places.catalog import communes
 
@@ -23,13 +24,8 @@ DEMO_SPECIALISTS = ("chuyengia", "chuyengia.dp")  # a specialist and the backup 
 def _busiest_commune(store: ResourceStore, province_code: str) -> str:
     """The commune (code) of the province's station that manages the most people."""
     with store.engine.connect() as conn:
-        station = conn.execute(
-            select(idx_reference.c.target_id)
-            .where(idx_reference.c.res_type == "Patient", idx_reference.c.param == "organization")
-            .group_by(idx_reference.c.target_id)
-            .order_by(func.count().desc())
-            .limit(1)
-        ).scalar()
+        registered = count_referencing("Patient", "organization")
+        station = conn.execute(registered.order_by(func.count().desc()).limit(1)).scalar()
     if station is None:
         return communes(province_code)[0].code
     return station.removeprefix("tyt-")

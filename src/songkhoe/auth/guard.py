@@ -5,8 +5,9 @@ transaction, and the AuditEvent of the transaction written inside it, committed 
 from sqlalchemy import Connection
 
 from songkhoe.auth.audit import RequestContext, audit_event
-from songkhoe.auth.policy import Access, last_content, patients_referenced
+from songkhoe.auth.policy import Access, patients_referenced
 from songkhoe.fhir.outcomes import FhirError
+from songkhoe.fhir.restrictions import last_content
 from songkhoe.fhir.store import Writer
 
 
@@ -78,20 +79,16 @@ class AccessGuard:
         people: set[str],
     ) -> None:
         """A restricted caller's write may name only people they see (besides those the
-        transaction registers) and attach only to consultations they take part in."""
+        transaction registers) and attach only where the visibility rules let them (telehealth:
+        to consultations they take part in)."""
         others = people - {resource_id} - self.new_patients
         if not self.access.check_people(conn, others):
             raise FhirError.single(
                 403, "forbidden", f"{resource_type} refers to a person outside your place"
             )
-        if resource_type in ("Communication", "Task") and not self.access.joins_consultations(
-            conn, content
-        ):
-            raise FhirError.single(
-                403,
-                "forbidden",
-                f"{resource_type} is attached to a consultation you do not take part in",
-            )
+        refusal = self.access.attachment_refusal(conn, content)
+        if refusal is not None:
+            raise FhirError.single(403, "forbidden", f"{resource_type} {refusal}")
 
     def _note(self, resource_type: str, resource_id: str, people: set[str]) -> None:
         self.references += sorted(f"Patient/{p}" for p in people if p != resource_id)

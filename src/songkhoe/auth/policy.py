@@ -9,53 +9,86 @@
 - District and provincial managers see aggregates and places, not people, unless granted
   person-level access (`can_see_names`).
 - A token with patient/ scopes sees one person only.
-- A telehealth consultation (its ServiceRequest of category telehealth-consult, its Task, and the
-  Communications based on it) is seen only by its participants, the requester and the assigned
-  specialist (Task.owner), and by callers who see everyone: sharing the person's record for one
-  case opens neither the person's other cases nor the advice given in them (issue #8).
 A resource is about the people it references (`Patient/id`). A resource of a type that can refer
 to a person (`person_linked_types`) is visible when every person it names is visible, and, if it
 names nobody, only to callers who see everyone. Shared reference data (Locations, Organizations,
 Practitioners) is readable by every authenticated caller and changed only by callers who see
 everyone. AuditEvents are never written through the API; their search terms are shown only to
 callers who see everyone.
+
+Domains narrow this further with visibility rules (`VisibilityRule`), applied to every caller who
+does not see everyone: `songkhoe.telehealth.access` shows a consultation (its ServiceRequest, Task
+and Communications) only to its participants, so sharing a person's record for one case opens
+neither their other cases nor the advice given in them (issue #8). A domain registers its rule
+when its module is imported; so that no process (the FHIR API, the CLI, a worker, a test) ever
+decides without a rule because nothing had imported that domain yet, `visibility_rules` first
+imports every module of `RULE_MODULES`: a domain with a rule adds its module there. The store-level
+SQL of every rule comes from `songkhoe.fhir.restrictions`.
 """
 
-from functools import cache
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache, partial
+from typing import Any
 
 import orjson
-from sqlalchemy import (
-    Connection,
-    Select,
-    and_,
-    exists,
-    false,
-    func,
-    literal,
-    or_,
-    select,
-    union_all,
-)
+from sqlalchemy import Connection, Select, and_, false, func, literal, or_, select, union_all
 
 from songkhoe.auth.models import MANAGERS, Place, Principal, Role
-from songkhoe.db.tables import access_grant, idx_reference, idx_token, resource
+from songkhoe.auth.tables import access_grant
 from songkhoe.fhir.indexing import patients_named
 from songkhoe.fhir.outcomes import FhirError
+from songkhoe.fhir.restrictions import (
+    Ids,
+    live_ids,
+    managed_patients,
+    names_no_patient_outside,
+    names_patient_in,
+)
 from songkhoe.fhir.searchparams import params_for, resource_types
 from songkhoe.fhir.store import utc_now
-from songkhoe.fhir.systems import BASE
 from songkhoe.places.catalog import communes
 from songkhoe.places.facilities import commune_station_id, facility
 
-ID_CHUNK = 500  # ids per IN (...) list
-
 PLACE_BASED = frozenset({Role.COMMUNE_HEALTH_WORKER, Role.DOCTOR, Role.RADIOLOGIST})
 READ_ONLY_TYPES = frozenset({"AuditEvent"})
-# Telehealth consultations (songkhoe.telehealth.models uses these codes)
-SERVICE_CATEGORY = f"{BASE}/CodeSystem/service-category"
-CONSULT_CODE = "telehealth-consult"
-TASK_CODE = f"{BASE}/CodeSystem/telehealth-task"
-CONSULT_TASK_CODE = "consultation"
+RULE_MODULES = ("songkhoe.telehealth.access",)  # the modules that register visibility rules
+
+
+@dataclass(frozen=True, slots=True)
+class VisibilityRule:
+    """A domain's rule that hides some records of the people a caller sees (see the module's
+    docstring); applied only to callers who do not see everyone."""
+
+    # the SQL condition on `res_id` (resource ids of the type) keeping what the principal may
+    # see; None when the rule hides nothing of that type
+    condition: Callable[[Principal, str, Ids], Ids | None]
+    # the same rule for one resource's content (stored, or a version of it)
+    sees: Callable[[Connection, Principal, dict], bool]
+    # whether a write of this resource attaches only to records the principal may see
+    joins: Callable[[Connection, Principal, dict], bool]
+    refusal: str  # why `joins` refuses a write, after the resource type: "is attached to ..."
+
+
+_registered: list[VisibilityRule] = []
+
+
+def register_visibility_rule(rule: VisibilityRule) -> None:
+    """Add a domain's visibility rule (called when the domain's module in RULE_MODULES loads)."""
+    _registered.append(rule)
+
+
+@cache
+def _import_rule_modules() -> None:
+    for name in RULE_MODULES:
+        importlib.import_module(name)
+
+
+def visibility_rules() -> tuple[VisibilityRule, ...]:
+    """The registered visibility rules, once every module of RULE_MODULES has been imported."""
+    _import_rule_modules()
+    return tuple(_registered)
 
 
 def stations(place: Place) -> list[str] | None:
@@ -151,15 +184,7 @@ class Access:
             return None
         parts: list[Select] = []
         if self.place_based:
-            org = idx_reference.alias()
-            parts.append(
-                select(org.c.res_id.label("patient_id")).where(
-                    org.c.res_type == "Patient",
-                    org.c.param == "organization",
-                    org.c.target_type == "Organization",
-                    org.c.target_id.in_(stations(p.place) or []),
-                )
-            )
+            parts.append(managed_patients(stations(p.place) or []))
         if p.kind == "user":
             now = utc_now()
             parts.append(
@@ -172,7 +197,7 @@ class Access:
             return nobody
         return parts[0] if len(parts) == 1 else select(union_all(*parts).subquery())
 
-    def restriction(self, resource_type: str, rows, per_row: bool = False) -> object | None:
+    def restriction(self, resource_type: str, rows: Any, per_row: bool = False) -> Ids | None:
         """The SQL condition on `rows` (the resource table or an alias) that keeps what this
         principal may see of a type; None when nothing is hidden. The same rule as `can_see`:
         a resource of a person-linked type is visible when it names at least one person and
@@ -181,86 +206,20 @@ class Access:
         allowed = self.allowed_patients()
         if allowed is None or resource_type not in person_linked_types():
             return None
-        hidden = idx_reference.alias()
-        names_nobody_hidden = ~exists().where(
-            hidden.c.res_type == resource_type,
-            hidden.c.res_id == rows.c.res_id,
-            hidden.c.target_type == "Patient",
-            hidden.c.target_id.not_in(allowed),
-        )
+        res_id = rows.c.res_id
+        names_nobody_hidden = names_no_patient_outside(resource_type, res_id, allowed)
         if resource_type == "Patient":
-            return and_(rows.c.res_id.in_(allowed), names_nobody_hidden)
-        named = idx_reference.alias()
-        names_someone_visible = (
-            named.c.res_type == resource_type,
-            named.c.target_type == "Patient",
-            named.c.target_id.in_(allowed),
-        )
-        if per_row:
-            visible = exists().where(named.c.res_id == rows.c.res_id, *names_someone_visible)
+            visible = res_id.in_(allowed)
         else:
-            visible = rows.c.res_id.in_(select(named.c.res_id).where(*names_someone_visible))
-        return and_(
-            visible, names_nobody_hidden, *self._consultations_visible(resource_type, rows.c.res_id)
-        )
+            visible = names_patient_in(resource_type, res_id, allowed, per_row=per_row)
+        return and_(visible, names_nobody_hidden, *self._rule_conditions(resource_type, res_id))
 
-    def _consultations_visible(self, resource_type: str, res_id) -> list:
-        """SQL conditions on the resource `res_id` of a type: no consultation whose participants
-        exclude this principal (see the module's docstring); [] for other types."""
-        if resource_type == "ServiceRequest":
-            return [or_(~_is_consultation(res_id), self._takes_part(res_id))]
-        if resource_type == "Task":
-            consult_task = exists().where(
-                idx_token.c.res_type == "Task",
-                idx_token.c.res_id == res_id,
-                idx_token.c.param == "code",
-                idx_token.c.system == TASK_CODE,
-                idx_token.c.code == CONSULT_TASK_CODE,
-            )
-            return [or_(~consult_task, self._owns_or_requested("Task", res_id))]
-        if resource_type == "Communication":
-            based = idx_reference.alias()
-            return [
-                ~exists().where(
-                    based.c.res_type == "Communication",
-                    based.c.res_id == res_id,
-                    based.c.param == "based-on",
-                    based.c.target_type == "ServiceRequest",
-                    _is_consultation(based.c.target_id),
-                    ~self._takes_part(based.c.target_id),
-                )
-            ]
-        return []
-
-    def _owns_or_requested(self, resource_type: str, res_id):
-        """Whether the principal is the requester or the owner (Task) of the resource."""
-        me = idx_reference.alias()
-        return exists().where(
-            me.c.res_type == resource_type,
-            me.c.res_id == res_id,
-            me.c.param.in_(("requester", "owner")),
-            me.c.target_type == "Practitioner",
-            me.c.target_id == self.principal.id,
+    def _rule_conditions(self, resource_type: str, res_id: Ids) -> list[Ids]:
+        """The visibility rules' SQL conditions on the resources `res_id` of a type."""
+        conditions = (
+            rule.condition(self.principal, resource_type, res_id) for rule in visibility_rules()
         )
-
-    def _takes_part(self, request_id):
-        """Whether the principal requested the consultation ServiceRequest `request_id` or owns
-        or requested a Task about it (Task.focus)."""
-        me, focus = idx_reference.alias(), idx_reference.alias()
-        return or_(
-            self._owns_or_requested("ServiceRequest", request_id),
-            exists().where(
-                me.c.res_type == "Task",
-                me.c.param.in_(("requester", "owner")),
-                me.c.target_type == "Practitioner",
-                me.c.target_id == self.principal.id,
-                focus.c.res_type == "Task",
-                focus.c.res_id == me.c.res_id,
-                focus.c.param == "focus",
-                focus.c.target_type == "ServiceRequest",
-                focus.c.target_id == request_id,
-            ),
-        )
+        return [c for c in conditions if c is not None]
 
     def check_people(self, conn: Connection, patient_ids: set[str]) -> bool:
         """Whether every one of these existing Patients is visible to the principal."""
@@ -281,18 +240,7 @@ class Access:
         """Those of these Patients that exist now (not deleted) and that the principal may see:
         for lists built from projections, which may name people who moved away or were
         deleted since they were last rebuilt."""
-        found: set[str] = set()
-        for start in range(0, len(patient_ids), ID_CHUNK):
-            rows = [
-                resource.c.res_type == "Patient",
-                resource.c.is_current,
-                ~resource.c.deleted,
-                resource.c.res_id.in_(patient_ids[start : start + ID_CHUNK]),
-            ]
-            rule = self.restriction("Patient", resource)
-            query = select(resource.c.res_id).where(*rows, *([] if rule is None else [rule]))
-            found.update(conn.execute(query).scalars())
-        return found
+        return live_ids(conn, "Patient", patient_ids, partial(self.restriction, "Patient"))
 
     def can_see(self, conn: Connection, content: dict) -> bool:
         """Whether the principal may see this resource: every person it names is visible, and a
@@ -301,48 +249,22 @@ class Access:
         people = patients_referenced(content)
         if not people and content.get("resourceType") in person_linked_types():
             return self.unrestricted
-        return self.check_people(conn, people) and self._sees_consultation(conn, content)
+        return self.check_people(conn, people) and self._rules_allow(conn, content)
 
-    def _sees_consultation(self, conn: Connection, content: dict) -> bool:
-        """The consultation rule of `restriction` for one resource (stored, or a version of it):
-        its kind from its content, its participants from the current index rows."""
-        if self.unrestricted:
-            return True
-        resource_type, res_id = content.get("resourceType"), literal(content.get("id", ""))
-        if resource_type == "Communication":
-            refs = [r.get("reference", "") for r in content.get("basedOn", [])]
-            return all(
-                _holds(conn, or_(~_is_consultation(literal(r)), self._takes_part(literal(r))))
-                for r in (ref.removeprefix("ServiceRequest/") for ref in refs)
-            )
-        if resource_type == "ServiceRequest" and _coded(
-            content.get("category", []), SERVICE_CATEGORY, CONSULT_CODE
-        ):
-            return _holds(conn, self._takes_part(res_id))
-        if resource_type == "Task" and _coded(
-            [content.get("code", {})], TASK_CODE, CONSULT_TASK_CODE
-        ):
-            return _holds(conn, self._owns_or_requested("Task", res_id))
-        return True
-
-    def joins_consultations(self, conn: Connection, content: dict) -> bool:
-        """Whether every consultation this resource would attach to (a Communication's basedOn, a
-        Task's focus or basedOn) is one the principal takes part in: a write may not add a
-        message or a task to someone else's consultation."""
-        if self.unrestricted:
-            return True
-        refs = [*content.get("basedOn", [])]
-        if content.get("resourceType") == "Task" and content.get("focus"):
-            refs.append(content["focus"])
-        requests = {
-            ref.removeprefix("ServiceRequest/")
-            for ref in (r.get("reference", "") for r in refs)
-            if ref.startswith("ServiceRequest/")
-        }
-        return all(
-            _holds(conn, or_(~_is_consultation(literal(r)), self._takes_part(literal(r))))
-            for r in requests
+    def _rules_allow(self, conn: Connection, content: dict) -> bool:
+        """Whether every visibility rule lets the principal see this resource."""
+        return self.unrestricted or all(
+            rule.sees(conn, self.principal, content) for rule in visibility_rules()
         )
+
+    def attachment_refusal(self, conn: Connection, content: dict) -> str | None:
+        """Why a write of this resource may not attach where it points (a visibility rule's
+        refusal, after the type: a message or a task on a consultation the principal takes no
+        part in); None when it may."""
+        if self.unrestricted:
+            return None
+        refused = (r for r in visibility_rules() if not r.joins(conn, self.principal, content))
+        return next((rule.refusal for rule in refused), None)
 
     def sees_all_types(self) -> bool:
         scopes = self.principal.scopes
@@ -367,40 +289,3 @@ class Access:
                 "a person can only be registered with a commune health station of your place "
                 "(Patient.managingOrganization)"
             )
-
-
-def _is_consultation(request_id):
-    """Whether the ServiceRequest `request_id` is a telehealth consultation (its category)."""
-    return exists().where(
-        idx_token.c.res_type == "ServiceRequest",
-        idx_token.c.res_id == request_id,
-        idx_token.c.param == "category",
-        idx_token.c.system == SERVICE_CATEGORY,
-        idx_token.c.code == CONSULT_CODE,
-    )
-
-
-def _coded(concepts: list[dict], system: str, code: str) -> bool:
-    return any(
-        (c.get("system"), c.get("code")) == (system, code)
-        for concept in concepts
-        for c in concept.get("coding", [])
-    )
-
-
-def _holds(conn: Connection, condition) -> bool:
-    return bool(conn.execute(select(condition)).scalar())
-
-
-def last_content(conn: Connection, resource_type: str, resource_id: str) -> dict | None:
-    """The latest version that has content: the live one, or the one before a deletion."""
-    return conn.execute(
-        select(resource.c.content)
-        .where(
-            resource.c.res_type == resource_type,
-            resource.c.res_id == resource_id,
-            ~resource.c.deleted,
-        )
-        .order_by(resource.c.version.desc())
-        .limit(1)
-    ).scalar()

@@ -6,14 +6,14 @@ database gives no usable credential.
 """
 
 import hashlib
-import os
 import re
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -29,8 +29,7 @@ from songkhoe.auth.models import (
     format_scopes,
     parse_scopes,
 )
-from songkhoe.db.engine import reading
-from songkhoe.db.tables import (
+from songkhoe.auth.tables import (
     access_grant,
     access_token,
     api_client,
@@ -38,15 +37,12 @@ from songkhoe.db.tables import (
     login_failure,
     ui_session,
 )
+from songkhoe.config import get_settings
+from songkhoe.db.engine import reading
 from songkhoe.fhir.store import STAMP_FORMAT
 from songkhoe.places.catalog import UnknownPlace, commune, province
 from songkhoe.places.facilities import facility
 
-# RFC 9106's second recommended option (t=3, 64 MiB) by default; SONGKHOE_ARGON2_MEMORY_KIB can
-# lower the memory on a small device (and the test suite does, to stay fast).
-HASHER = PasswordHasher(
-    time_cost=3, memory_cost=int(os.environ.get("SONGKHOE_ARGON2_MEMORY_KIB", "65536"))
-)
 MIN_PASSWORD_LENGTH = 10
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{2,63}")
@@ -54,7 +50,22 @@ THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_USERNAME = 5
 MAX_FAILURES_PER_ADDRESS = 20
 SESSION_LIFETIME = timedelta(hours=8)
-_DUMMY_HASH = HASHER.hash("not a real password, only evens out the timing")
+
+
+@cache
+def _hasher() -> PasswordHasher:
+    """The password hasher, built on first use so that a bad setting is reported, not raised at
+    import. RFC 9106's second recommended option (t=3, 64 MiB) by default;
+    SONGKHOE_ARGON2_MEMORY_KIB can lower the memory on a small device (and the test suite does,
+    to stay fast)."""
+    return PasswordHasher(time_cost=3, memory_cost=get_settings().argon2_memory_kib)
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against when no account matches, so that an unknown name takes as long
+    as a wrong password."""
+    return _hasher().hash("not a real password, only evens out the timing")
 
 
 class AuthError(Exception):
@@ -145,7 +156,7 @@ def create_user(
                 id=user_id,
                 username=username,
                 full_name=full_name,
-                password_hash=HASHER.hash(password),
+                password_hash=_hasher().hash(password),
                 role=role,
                 place_kind=where.kind,
                 place_code=where.code,
@@ -190,7 +201,7 @@ def authenticate(engine: Engine, *, username: str, password: str, address: str) 
                 select(app_user).where(app_user.c.username == username, app_user.c.active)
             ).first()
     try:
-        HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
+        _hasher().verify(row.password_hash if row else _dummy_hash(), password)
         verified = row is not None
     except VerificationError:
         verified = False
@@ -224,7 +235,7 @@ def create_client(
         conn.execute(
             insert(api_client).values(
                 id=client_id,
-                secret_hash=HASHER.hash(secret) if secret else None,
+                secret_hash=_hasher().hash(secret) if secret else None,
                 scopes=scope_text,
                 place_kind=where.kind,
                 place_code=where.code,
@@ -346,7 +357,7 @@ def client_credentials(
             select(api_client).where(api_client.c.id == client_id, api_client.c.active)
         ).first()
     try:
-        HASHER.verify(row.secret_hash if row and row.secret_hash else _DUMMY_HASH, secret)
+        _hasher().verify(row.secret_hash if row and row.secret_hash else _dummy_hash(), secret)
         if row is None or row.secret_hash is None:
             raise VerificationError
     except VerificationError:
@@ -466,6 +477,20 @@ def user_principal(engine: Engine, user_id: str) -> Principal:
     with engine.connect() as conn:
         row = conn.execute(select(app_user).where(app_user.c.id == user_id)).one()
     return _principal_of_user(row)
+
+
+def users_at(conn: Connection, place: Place, roles: Iterable[Role]) -> list[str]:
+    """Ids of the active accounts of these roles that work at `place`."""
+    return list(
+        conn.execute(
+            select(app_user.c.id).where(
+                app_user.c.place_kind == place.kind,
+                app_user.c.place_code == place.code,
+                app_user.c.role.in_([r.value for r in roles]),
+                app_user.c.active,
+            )
+        ).scalars()
+    )
 
 
 def user_id_of(engine: Engine, username: str) -> str:

@@ -3,6 +3,8 @@
 import click
 import orjson
 
+from songkhoe.console import CommandError
+
 
 @click.group()
 def chat() -> None:
@@ -15,7 +17,6 @@ def chat() -> None:
 def ask_command(question: str, as_json: bool) -> None:
     """Triage QUESTION and answer it from the knowledge base."""
     from songkhoe.chatbot.service import ChatInputError, ask
-    from songkhoe.cli import CommandError
 
     try:
         reply = ask(question)

@@ -7,14 +7,14 @@ rate limit of the whole app applies.
 """
 
 import json
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from songkhoe.chatbot.service import ChatInputError, ask
-from songkhoe.fhir.store import ResourceStore
 from songkhoe.web.i18n import register
-from songkhoe.web.pages import page, register_nav, render, viewer
+from songkhoe.web.pages import StoreDep, Viewer, page, register_nav, render, viewer
 from songkhoe.web.session import form_data
 
 register(
@@ -53,45 +53,53 @@ register(
 register_nav("/chat", "chat_nav", lambda access: True, order=90)
 
 
-def build_router(store: ResourceStore) -> APIRouter:
-    router = APIRouter()
+router = APIRouter()  # public: citizens ask without an account (see the module's docstring)
 
-    def chat_page(request: Request, status: int = 200, **context) -> Response:
-        who = viewer(store, request)
-        context.setdefault("reply", None)
-        context.setdefault("question", "")
-        if who is None:
-            return render(request, "chat/chat.html", status, user=None, **context)
-        return page(
-            request, "chat/chat.html", who, status, sees_people=who.access.sees_people, **context
-        )
 
-    @router.get("/chat", include_in_schema=False)
-    def chat_form(request: Request) -> Response:
-        return chat_page(request)
+def optional_viewer(request: Request, store: StoreDep) -> Viewer | None:
+    """The logged-in user, if any: they see the page in their frame."""
+    return viewer(store, request)
 
-    @router.post("/chat", include_in_schema=False)
-    async def chat_answer(request: Request) -> Response:
-        """The page without JavaScript: the form posts here (no CSRF token: nothing changes
-        and no session is needed)."""
-        question = (await form_data(request)).get("question", "")
-        try:
-            reply = ask(question)
-        except ChatInputError:
-            return chat_page(request, 400, error="chat_error", question=question)
-        return chat_page(request, reply=reply.to_json(), question=question)
 
-    @router.post("/api/chat")
-    async def chat_api(request: Request) -> JSONResponse:
-        """Body `{"question": "..."}`; answer `{"triage", "flags", "answer", "sources", ...}`."""
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            return JSONResponse({"error": 'body: send JSON {"question": "..."}'}, 400)
-        try:
-            reply = ask(body.get("question") if isinstance(body, dict) else None)
-        except ChatInputError as exc:
-            return JSONResponse({"error": str(exc)}, 400)
-        return JSONResponse(reply.to_json())
+OptionalViewerDep = Annotated[Viewer | None, Depends(optional_viewer)]
 
-    return router
+
+def chat_page(request: Request, who: Viewer | None, status: int = 200, **context) -> Response:
+    context.setdefault("reply", None)
+    context.setdefault("question", "")
+    if who is None:
+        return render(request, "chat/chat.html", status, user=None, **context)
+    return page(
+        request, "chat/chat.html", who, status, sees_people=who.access.sees_people, **context
+    )
+
+
+@router.get("/chat", include_in_schema=False)
+def chat_form(request: Request, who: OptionalViewerDep) -> Response:
+    return chat_page(request, who)
+
+
+@router.post("/chat", include_in_schema=False)
+async def chat_answer(request: Request, who: OptionalViewerDep) -> Response:
+    """The page without JavaScript: the form posts here (no CSRF token: nothing changes and no
+    session is needed)."""
+    question = (await form_data(request)).get("question", "")
+    try:
+        reply = ask(question)
+    except ChatInputError:
+        return chat_page(request, who, 400, error="chat_error", question=question)
+    return chat_page(request, who, reply=reply.to_json(), question=question)
+
+
+@router.post("/api/chat")
+async def chat_api(request: Request) -> JSONResponse:
+    """Body `{"question": "..."}`; answer `{"triage", "flags", "answer", "sources", ...}`."""
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return JSONResponse({"error": 'body: send JSON {"question": "..."}'}, 400)
+    try:
+        reply = ask(body.get("question") if isinstance(body, dict) else None)
+    except ChatInputError as exc:
+        return JSONResponse({"error": str(exc)}, 400)
+    return JSONResponse(reply.to_json())

@@ -10,10 +10,10 @@ from fpdf import FPDF, FontFace
 
 from songkhoe.auth.models import Principal
 from songkhoe.clinical.staff import facility_of
+from songkhoe.fhir.names import full_name
 from songkhoe.fhir.systems import BHYT
 from songkhoe.places.catalog import UnknownPlace
 from songkhoe.places.facilities import facility
-from songkhoe.web.identity import full_name
 
 FONT = "BeVietnamPro"
 FONT_FILES = {"": "BeVietnamPro-Regular.ttf", "B": "BeVietnamPro-Bold.ttf"}

@@ -10,7 +10,6 @@ written in the same transaction as the case they belong to, with their AuditEven
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode
 
 from songkhoe.auth.audit import audit_event
 from songkhoe.auth.caller import Caller
@@ -29,23 +28,6 @@ def instant(moment: datetime) -> str:
 
 def parse_instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def search(caller: Caller, resource_type: str, items: list[tuple[str, str]]) -> list[dict]:
-    """The resources of a search that the caller may see, audited as one search."""
-    found = visible(caller, resource_type, items)
-    caller.audit_found("search-type", found, f"{resource_type}?{urlencode(items)}")
-    return found
-
-
-def visible(caller: Caller, resource_type: str, items: list[tuple[str, str]]) -> list[dict]:
-    """The resources of a search that the caller may see, with those it `_include`s, not
-    audited: for a caller that audits them itself (Caller.audit_found) or a worker's poll."""
-    query = parse_query(resource_type, items)
-    query.restrict = caller.access.restriction
-    with caller.store.engine.connect() as conn:
-        found = [r for _, r in fhir_search.page(conn, resource_type, query)]
-        return found + fhir_search.included(conn, resource_type, [r["id"] for r in found], query)
 
 
 def reference_data(

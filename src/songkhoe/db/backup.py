@@ -8,11 +8,11 @@ of JSON lines,
     ["table", [value, ...]]                    one line per row, tables in dependency order
     {"counts": {table: rows}, "sha256": ...}   SHA-256 of every byte above this line
 
-Every table of `songkhoe.db.tables.metadata` is written (its columns hold JSON-native values or
-JSON), read from one snapshot while the app keeps writing: a REPEATABLE READ READ ONLY
-transaction on PostgreSQL (https://www.postgresql.org/docs/15/transaction-iso.html), a read
-transaction on SQLite in WAL mode (https://sqlite.org/isolation.html). A restore checks the whole
-file before it writes anything, then loads it in one transaction: all or nothing.
+Every table of the database (`songkhoe.db.schema.all_tables`) is written (its columns hold
+JSON-native values or JSON), read from one snapshot while the app keeps writing: a REPEATABLE READ
+READ ONLY transaction on PostgreSQL (https://www.postgresql.org/docs/15/transaction-iso.html), a
+read transaction on SQLite in WAL mode (https://sqlite.org/isolation.html). A restore checks the
+whole file before it writes anything, then loads it in one transaction: all or nothing.
 """
 
 import gzip
@@ -47,15 +47,20 @@ from sqlalchemy import (
     select,
 )
 
+from songkhoe.db.bulk import insert_tuples
+from songkhoe.db.engine import analyze
 from songkhoe.db.migrate import alembic_config, downgrade, upgrade
-from songkhoe.db.tables import INDEX_TABLES, metadata, resource
-from songkhoe.fhir.store import TABLES, ResourceStore, insert_rows, utc_now
+from songkhoe.db.schema import all_tables
+from songkhoe.db.stamps import utc_now
+from songkhoe.db.tables import INDEX_TABLES, resource
 
 FORMAT = "songkhoe-backup"
 VERSION = 1
 CHUNK = 5000  # rows per fetch and per insert batch
 COMPRESSION = 3  # gzip level: most of level 9's size at a fraction of its time
+STORE_TABLES = {resource, *INDEX_TABLES.values()}  # restored by the fast path, `insert_tuples`
 Progress = Callable[[str, int], None]
+metadata = all_tables()  # the whole database, not only the tables imported so far
 
 
 class BackupError(Exception):
@@ -97,7 +102,7 @@ def _is_json(column: Any) -> bool:
 # --- backup -------------------------------------------------------------------------------------
 
 
-def backup(store: ResourceStore, out: Path, *, progress: Progress | None = None) -> BackupReport:
+def backup(engine: Engine, out: Path, *, progress: Progress | None = None) -> BackupReport:
     """Write every table to `out` from one snapshot, through `out.partial` renamed at the end, so
     that a crash never leaves a file that looks like a good backup. `progress(table, rows)` is
     called after each fetched chunk."""
@@ -107,7 +112,7 @@ def backup(store: ResourceStore, out: Path, *, progress: Progress | None = None)
         # owner-only: a backup holds personal data and credential hashes
         with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as raw:
             with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=COMPRESSION, mtime=0) as gz:
-                revision, snapshot_at, counts = _write(store, gz, progress)
+                revision, snapshot_at, counts = _write(engine, gz, progress)
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(partial, out)
@@ -119,7 +124,7 @@ def backup(store: ResourceStore, out: Path, *, progress: Progress | None = None)
 
 
 def _write(
-    store: ResourceStore, gz: gzip.GzipFile, progress: Progress | None
+    engine: Engine, gz: gzip.GzipFile, progress: Progress | None
 ) -> tuple[str, str, dict[str, int]]:
     """Stream the header, the rows and the trailer into `gz` from one read-only snapshot."""
     digest = hashlib.sha256()
@@ -129,13 +134,13 @@ def _write(
         gz.write(data)
 
     counts: dict[str, int] = {}
-    with store.engine.connect() as conn:
+    with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         with conn.begin():
             snapshot_at = utc_now()
             revision = MigrationContext.configure(conn).get_current_revision()  # takes snapshot
-            head = ScriptDirectory.from_config(alembic_config(store.engine)).get_current_head()
+            head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
             if revision != head:  # the tables would not be those of `metadata`
                 raise BackupError(
                     f"the database is at revision {revision}, not {head}: "
@@ -240,13 +245,12 @@ def verify(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
 # --- restore ------------------------------------------------------------------------------------
 
 
-def restore(store: ResourceStore, path: Path, *, force: bool = False) -> RestoreReport:
-    """Load a backup into the store's database: check the file, refuse a non-empty database unless
+def restore(engine: Engine, path: Path, *, force: bool = False) -> RestoreReport:
+    """Load a backup into the database: check the file, refuse a non-empty database unless
     `force` (which empties it), migrate to the backup's revision, insert every row in one
     transaction, then run `check_integrity`."""
     started = time.perf_counter()
     header, counts = verify(path)
-    engine = store.engine
     revision = header["alembic_revision"]
     script = ScriptDirectory.from_config(alembic_config(engine))
     try:
@@ -259,14 +263,14 @@ def restore(store: ResourceStore, path: Path, *, force: bool = False) -> Restore
     if not force and not _is_empty(engine):
         raise BackupError("the database is not empty (--force replaces its contents)")
     _migrate(engine, script, revision)
-    with store.transaction() as writer:
+    with engine.begin() as conn:
         if force:
             for table, _columns in reversed(tables):
-                writer.conn.execute(table.delete())
-        _load(writer.conn, path, tables)
-        if writer.conn.dialect.name == "postgresql":
-            _reset_sequences(writer.conn, [table for table, _columns in tables])
-    store.analyze()
+                conn.execute(table.delete())
+        _load(conn, path, tables)
+        if conn.dialect.name == "postgresql":
+            _reset_sequences(conn, [table for table, _columns in tables])
+    analyze(engine)
     return RestoreReport(header, counts, time.perf_counter() - started, check_integrity(engine))
 
 
@@ -338,16 +342,15 @@ def _reset_sequences(conn: Connection, tables: list[Table]) -> None:
 
 
 def _insert(conn: Connection, table: Table, columns: list[str], rows: list[list]) -> None:
-    """Insert one batch: by `insert_rows` (COPY on PostgreSQL) when the table is a store table
+    """Insert one batch: by `insert_tuples` (COPY on PostgreSQL) when the table is a store table
     with all its columns, by a Core executemany otherwise."""
     json_columns = [i for i, name in enumerate(columns) if _is_json(table.c[name])]
-    store_name = next((name for name, store_table in TABLES.items() if store_table is table), None)
-    if store_name is not None and columns == list(table.columns.keys()):
+    if table in STORE_TABLES and columns == list(table.columns.keys()):
         for row in rows:
             for i in json_columns:
                 if row[i] is not None:
                     row[i] = orjson.dumps(row[i]).decode()
-        insert_rows(conn, {store_name: [tuple(row) for row in rows]})
+        insert_tuples(conn, table, [tuple(row) for row in rows])
         return
     for row in rows:
         for i in json_columns:

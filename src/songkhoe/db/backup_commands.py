@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 
+from songkhoe.console import CommandError, open_store
 from songkhoe.db.backup import BackupError, backup, restore
 
 
@@ -20,13 +21,12 @@ def _rate(rows: int, seconds: float) -> str:
 )
 def backup_command(out: Path) -> None:
     """Back up the whole database from one consistent snapshot, while the app keeps running."""
-    from songkhoe.cli import CommandError, open_store
 
     def progress(table: str, rows: int) -> None:
         click.echo(f"\r  {table + ':':16} {rows:>12,} rows", nl=False, err=True)
 
     try:
-        report = backup(open_store(migrate=False), out, progress=progress)
+        report = backup(open_store(migrate=False).engine, out, progress=progress)
     except BackupError as exc:
         raise CommandError(str(exc)) from None
     click.echo("", err=True)
@@ -40,10 +40,8 @@ def backup_command(out: Path) -> None:
 @click.option("--force", is_flag=True, help="Replace the contents of a non-empty database.")
 def restore_command(file: Path, force: bool) -> None:
     """Restore a backup into the database, all or nothing, and check its integrity."""
-    from songkhoe.cli import CommandError, open_store
-
     try:
-        report = restore(open_store(migrate=False), file, force=force)
+        report = restore(open_store(migrate=False).engine, file, force=force)
     except BackupError as exc:
         raise CommandError(str(exc)) from None
     click.echo(

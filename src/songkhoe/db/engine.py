@@ -232,6 +232,17 @@ class Checkpointer:
         connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
+def analyze(engine: Engine) -> None:
+    """Refresh the query planner's statistics, after a bulk load or at start-up: without
+    them SQLite cannot tell that a resource id is more selective than a common code.
+    SQLite samples (analysis_limit, https://sqlite.org/lang_analyze.html#approx) so this
+    stays quick on a large database."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA analysis_limit=2000")
+        conn.exec_driver_sql("ANALYZE")
+
+
 def check_connection(engine: Engine) -> None:
     """Raise DatabaseUnavailable, with a one-line reason and no password, if the database is out
     of reach."""

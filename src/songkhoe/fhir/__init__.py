@@ -1,1 +1,2 @@
-"""FHIR R4: the resource store, search indexing, and (later) the /fhir API."""
+"""FHIR R4: the resource store, search and indexing, the queries domains ask of it, and the /fhir
+API."""

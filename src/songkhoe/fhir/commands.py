@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 
+from songkhoe.console import CommandError, open_store
 from songkhoe.fhir.bulk import BulkImportError, export_ndjson, import_files
 from songkhoe.fhir.outcomes import FhirError
 
@@ -18,8 +19,6 @@ def fhir() -> None:
 def import_command(paths: tuple[Path, ...]) -> None:
     """Import NDJSON files (one resource per line) and Bundle JSON files; a directory stands for
     its .ndjson and .json files. Each file is all-or-nothing."""
-    from songkhoe.cli import CommandError, open_store
-
     try:
         report = import_files(open_store(), paths)
     except BulkImportError as exc:
@@ -51,8 +50,6 @@ def _types(_ctx: click.Context, _param: click.Parameter, value: str | None) -> l
 @click.option("--since", default=None, help="Only resources changed after this instant.")
 def export_command(out_dir: Path, types: list[str] | None, since: str | None) -> None:
     """Export the current version of every resource, one NDJSON file per resource type."""
-    from songkhoe.cli import CommandError, open_store
-
     try:
         result = export_ndjson(open_store(), out_dir, types=types, since=since)
     except FhirError as exc:

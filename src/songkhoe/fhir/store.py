@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import orjson
@@ -33,7 +33,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from songkhoe.db.bulk import insert_tables
-from songkhoe.db.engine import reading
+from songkhoe.db.engine import analyze, reading
+from songkhoe.db.stamps import STAMP_FORMAT, utc_now
 from songkhoe.db.tables import INDEX_TABLES, resource
 from songkhoe.fhir.indexing import IndexRows, extract, patient_mentions
 
@@ -92,14 +93,6 @@ def new_id() -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
-STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width: string order is time order
-
-
-def utc_now() -> str:
-    """Now as the store's fixed-width UTC timestamp."""
-    return datetime.now(UTC).strftime(STAMP_FORMAT)
-
-
 def _check_identity(resource: Any) -> tuple[str, str | None]:
     if not isinstance(resource, dict):
         raise InvalidResource("a resource must be a JSON object")
@@ -153,8 +146,8 @@ def table_rows(stored: Sequence[dict], version: int, timestamp: str) -> dict[str
 
 
 def insert_rows(conn: Connection, rows: dict[str, list[tuple]]) -> None:
-    """Insert the rows of `table_rows` (or a backup) into the store's tables, by the fastest
-    path (songkhoe.db.bulk)."""
+    """Insert the rows of `table_rows` into the store's tables, by the fastest path
+    (songkhoe.db.bulk)."""
     insert_tables(conn, [(TABLES[name], batch) for name, batch in rows.items()])
 
 
@@ -539,14 +532,8 @@ class ResourceStore:
         ]
 
     def analyze(self) -> None:
-        """Refresh the query planner's statistics, after a bulk load or at start-up: without
-        them SQLite cannot tell that a resource id is more selective than a common code.
-        SQLite samples (analysis_limit, https://sqlite.org/lang_analyze.html#approx) so this
-        stays quick on a large database."""
-        with self.engine.begin() as conn:
-            if self.engine.dialect.name == "sqlite":
-                conn.exec_driver_sql("PRAGMA analysis_limit=2000")
-            conn.exec_driver_sql("ANALYZE")
+        """Refresh the query planner's statistics (songkhoe.db.engine.analyze)."""
+        analyze(self.engine)
 
     def count_by_type(self) -> dict[str, int]:
         """Number of live (current, not deleted) resources of each type."""

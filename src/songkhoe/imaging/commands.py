@@ -10,14 +10,13 @@ import numpy as np
 import orjson
 
 from songkhoe.config import get_settings
+from songkhoe.console import CommandError, open_store
 from songkhoe.imaging.ingest import InvalidImage, read_film
 from songkhoe.imaging.registry import ModelError, catalog, installed, is_installed
 
 
 def _fail(problem: Exception | str) -> click.ClickException:
-    """One line on stderr and exit status 2 (songkhoe.cli.CommandError)."""
-    from songkhoe.cli import CommandError
-
+    """One line on stderr and exit status 2."""
     return CommandError(str(problem))
 
 
@@ -238,7 +237,6 @@ def evaluate_command(
 @click.option("--poll", type=float, default=2.0, show_default=True, help="Seconds between polls.")
 def worker_command(once: bool, poll: float) -> None:
     """Run the AI worker: read waiting films with SONGKHOE_IMAGING_MODEL."""
-    from songkhoe.cli import open_store
     from songkhoe.imaging import worker
     from songkhoe.imaging.media import MediaFiles
     from songkhoe.imaging.registry import resolve

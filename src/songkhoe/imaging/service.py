@@ -10,15 +10,14 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from pydicom.uid import generate_uid
-from sqlalchemy import and_, select
 
 from songkhoe.auth.audit import RequestContext
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.guard import not_found
 from songkhoe.auth.models import Place, Principal, parse_scopes
-from songkhoe.clinical.records import search, visible
-from songkhoe.db.tables import idx_quantity, idx_reference
 from songkhoe.fhir import search as fhir_search
+from songkhoe.fhir.names import full_name
+from songkhoe.fhir.queries import ranked_by_target_quantity
 from songkhoe.fhir.search import parse_query
 from songkhoe.fhir.store import ResourceNotFound, ResourceStore, VersionConflict, utc_now
 from songkhoe.imaging import resources as fhir
@@ -27,7 +26,6 @@ from songkhoe.imaging.heatmap import film_png, overlay_png
 from songkhoe.imaging.inference import Analysis
 from songkhoe.imaging.ingest import Film, read_film
 from songkhoe.imaging.media import MediaFiles
-from songkhoe.web.identity import full_name
 
 STALE_CLAIM = timedelta(minutes=10)  # an in-progress analysis this old is taken up again
 WORKLIST_SIZE = 200
@@ -106,14 +104,12 @@ def pending_analyses(caller: Caller, limit: int) -> list[dict]:
     """Analysis Tasks waiting for the worker, oldest first, and those claimed so long ago that
     their worker must have stopped (a poll, not audited)."""
     code = ("code", f"{fhir.IMAGING}|{fhir.ANALYSIS}")
-    waiting = visible(
-        caller,
+    waiting = caller.visible(
         "Task",
         [code, ("status", "requested"), ("_sort", "_lastUpdated"), ("_count", str(limit))],
     )
     stale = (datetime.now(UTC) - STALE_CLAIM).strftime("%Y-%m-%dT%H:%M:%SZ")
-    stuck = visible(
-        caller,
+    stuck = caller.visible(
         "Task",
         [code, ("status", "in-progress"), ("_lastUpdated", f"lt{stale}"), ("_count", str(limit))],
     )
@@ -238,29 +234,9 @@ def most_suspicious(caller: Caller, limit: int) -> list[str]:
     )
     query.restrict = caller.access.restriction
     reports = fhir_search.search_query("DiagnosticReport", query).order_by(None).subquery()
-    result, value = idx_reference.alias(), idx_quantity.alias()
-    ranked = (
-        select(reports.c.res_id)
-        .join(
-            result,
-            and_(
-                result.c.res_type == "DiagnosticReport",
-                result.c.param == "result",
-                result.c.res_id == reports.c.res_id,
-                result.c.target_type == "Observation",
-            ),
-        )
-        .join(
-            value,
-            and_(
-                value.c.res_type == "Observation",
-                value.c.param == "value-quantity",
-                value.c.res_id == result.c.target_id,
-            ),
-        )
-        .order_by(value.c.value.desc(), reports.c.res_id)
-        .limit(limit)
-    )
+    ranked = ranked_by_target_quantity(
+        reports, "DiagnosticReport", "result", "Observation", "value-quantity"
+    ).limit(limit)
     with caller.store.engine.connect() as conn:
         return list(conn.execute(ranked).scalars())
 
@@ -277,7 +253,7 @@ def worklist(caller: Caller, limit: int = WORKLIST_SIZE) -> list[WorklistEntry]:
         ("_include", "DiagnosticReport:subject"),
         ("_count", str(limit)),
     ]
-    found = search(caller, "DiagnosticReport", items)
+    found = caller.search("DiagnosticReport", items)
     by_ref = {f"{r['resourceType']}/{r['id']}": r for r in found}
     entries = []
     for report in (r for r in found if r["resourceType"] == "DiagnosticReport"):
@@ -310,7 +286,7 @@ def unread(caller: Caller) -> list[dict]:
         ("_sort", "-_lastUpdated"),
         ("_count", "100"),
     ]
-    return search(caller, "Task", items)
+    return caller.search("Task", items)
 
 
 def study(caller: Caller, study_id: str) -> dict[str, dict]:
@@ -339,6 +315,41 @@ def study(caller: Caller, study_id: str) -> dict[str, dict]:
     if related:
         caller.audit("read", related)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class StudyDetails:
+    """What a study's page shows: the study's resources by role (as `study` finds them), its
+    person, and the AI's reading taken apart."""
+
+    found: dict[str, dict]
+    patient: dict
+    scores: list[tuple[str, float]]  # the AI's score per finding, highest first
+    components: dict[str, dict]  # the AI Observation's other components, by code
+    ai_findings: list[str]  # the findings the AI called
+    demo: bool  # read by the demonstration model
+
+
+def study_details(caller: Caller, study_id: str) -> StudyDetails:
+    """A study for its page, for a caller who may see it (FhirError 404 otherwise)."""
+    found = study(caller, study_id)
+    observation = found.get("ai")
+    scores, components = [], {}
+    for c in (observation or {}).get("component", []):
+        code = c["code"]["coding"][0]
+        if code["system"] == fhir.FINDING:
+            scores.append((code["code"], c["valueQuantity"]["value"]))
+        else:
+            components[code["code"]] = c
+    patient_id = found["study"]["subject"]["reference"].removeprefix("Patient/")
+    return StudyDetails(
+        found=found,
+        patient=caller.store.read("Patient", patient_id),
+        scores=sorted(scores, key=lambda s: -s[1]),
+        components=components,
+        ai_findings=fhir.ai_findings(observation) if observation else [],
+        demo=bool(observation) and is_demo(observation),
+    )
 
 
 def _stored(caller: Caller, files: MediaFiles, media_id: str) -> tuple[dict, bytes, str]:
@@ -444,9 +455,8 @@ def review(
 def patient_studies(caller: Caller, patient_id: str) -> list[dict]:
     """A person's chest films, newest first, each with its report's status (audited)."""
     items = [("subject", f"Patient/{patient_id}"), ("_sort", "-started"), ("_count", "50")]
-    studies = visible(caller, "ImagingStudy", items)
-    reports = visible(
-        caller,
+    studies = caller.visible("ImagingStudy", items)
+    reports = caller.visible(
         "DiagnosticReport",
         [
             ("subject", f"Patient/{patient_id}"),

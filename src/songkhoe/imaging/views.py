@@ -3,9 +3,10 @@ a study with its film, the AI heatmap and scores ("AI hỗ trợ — bác sĩ qu
 form, the upload form, the files behind them (served through the access policy and audit), and
 a panel listing a person's X-rays on their chart."""
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -14,7 +15,6 @@ from songkhoe.auth.models import Role
 from songkhoe.config import get_settings
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceStore
-from songkhoe.imaging import resources as fhir
 from songkhoe.imaging import service
 from songkhoe.imaging.deid import ExportRefused
 from songkhoe.imaging.ingest import InvalidImage
@@ -22,15 +22,15 @@ from songkhoe.imaging.media import MediaFiles
 from songkhoe.imaging.worker import start_thread
 from songkhoe.web.i18n import register
 from songkhoe.web.pages import (
+    FormDataDep,
     Viewer,
+    ViewerDep,
     message,
     page,
+    page_router,
     register_chart_panel,
     register_nav,
-    to_login,
-    viewer,
 )
-from songkhoe.web.session import CsrfFailure, check_token
 
 READERS = frozenset({Role.DOCTOR, Role.RADIOLOGIST, Role.ADMIN})
 
@@ -123,6 +123,12 @@ def max_file_bytes() -> int:
     return int(min(settings.imaging_max_file_mb, settings.max_body_mb) * 1024 * 1024)
 
 
+def _limits() -> dict:
+    """The upload form's size limit, in bytes and in MB."""
+    limit = max_file_bytes()
+    return {"max_bytes": limit, "max_mb": f"{limit / 1048576:g}"}
+
+
 def _is_reader(who: Viewer) -> bool:
     return who.principal.role in READERS
 
@@ -143,189 +149,157 @@ def chart_panel(store: ResourceStore, who: Viewer, patient_id: str) -> dict | No
 register_nav("/imaging", "img_nav", lambda access: access.principal.role in READERS, order=35)
 register_chart_panel("imaging/chart_panel.html", chart_panel, order=35)
 
+router = page_router(prefix="/imaging")
 
-def build_router(store: ResourceStore) -> APIRouter:
-    @asynccontextmanager
-    async def worker_thread(_app):
-        """SONGKHOE_IMAGING_WORKER=thread: the AI worker runs while the app does."""
-        settings, stop = get_settings(), None
-        if settings.imaging_worker == "thread":
-            files = MediaFiles(settings.media_dir)
-            stop = start_thread(
-                store, files, model_choice=settings.imaging_model, model_dir=settings.model_dir
-            )
-        try:
-            yield
-        finally:
-            if stop is not None:
-                stop.set()
 
-    router = APIRouter(prefix="/imaging", include_in_schema=False, lifespan=worker_thread)
+@asynccontextmanager
+async def worker_thread(store: ResourceStore) -> AsyncIterator[None]:
+    """SONGKHOE_IMAGING_WORKER=thread: the AI worker runs in a thread while the app does."""
+    settings, stop = get_settings(), None
+    if settings.imaging_worker == "thread":
+        files = MediaFiles(settings.media_dir)
+        stop = start_thread(
+            store, files, model_choice=settings.imaging_model, model_dir=settings.model_dir
+        )
+    try:
+        yield
+    finally:
+        if stop is not None:
+            stop.set()
 
-    @router.get("")
-    def worklist(request: Request) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        if not _is_reader(who):
-            return message(request, who, 403, "img_readers_only")
-        entries = service.worklist(who.caller)
-        unread = service.unread(who.caller)
-        return page(request, "imaging/worklist.html", who, entries=entries, unread=unread)
 
-    @router.get("/upload")
-    def upload_form(request: Request, patient: str) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        try:
-            person = who.caller.read("read", "Patient", patient)
-        except FhirError as exc:
-            return _refused(request, who, exc)
-        return page(request, "imaging/upload.html", who, patient=person, **_limit())
+def install(app: FastAPI, store: ResourceStore) -> None:
+    """Serve the imaging pages on `app`, and run the AI worker with it when so configured
+    (`worker_thread`)."""
+    app.include_router(router)
+    # a router without routes: FastAPI's public way to add to a made app's lifespan
+    app.include_router(APIRouter(lifespan=lambda _app: worker_thread(store)))
 
-    def _limit() -> dict:
-        limit = max_file_bytes()
-        return {"max_bytes": limit, "max_mb": f"{limit / 1048576:g}"}
 
-    @router.post("/upload")
-    async def upload(request: Request) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        form = await request.form()
-        try:
-            check_token(who.csrf, str(form.get("csrf", "")))
-        except CsrfFailure:
-            return message(request, who, 403, "expired_form")
-        patient_id = str(form.get("patient", ""))
-        try:
-            person = who.caller.read("read", "Patient", patient_id)
-        except FhirError as exc:
-            return _refused(request, who, exc)
-        upload = form.get("film")
-        limits = _limit()
+@router.get("")
+def worklist(request: Request, who: ViewerDep) -> Response:
+    if not _is_reader(who):
+        return message(request, who, 403, "img_readers_only")
+    entries = service.worklist(who.caller)
+    unread = service.unread(who.caller)
+    return page(request, "imaging/worklist.html", who, entries=entries, unread=unread)
 
-        def refused(**error) -> Response:
-            return page(request, "imaging/upload.html", who, 400, patient=person, **limits, **error)
 
-        if isinstance(upload, UploadFile) and (upload.size or 0) > limits["max_bytes"]:
-            return refused(error_key="img_too_large")
-        data = await upload.read() if isinstance(upload, UploadFile) else b""
-        if not data:
-            return refused(error_key="img_no_file")
-        try:  # decoding a film takes a while: off the event loop
-            study_id = await run_in_threadpool(
-                service.upload,
-                who.caller,
-                media_files(),
-                patient_id=patient_id,
-                filename=upload.filename or "film",
-                data=data,
-            )
-        except InvalidImage as exc:
-            return refused(error=str(exc))
-        except FhirError as exc:
-            return _refused(request, who, exc)
-        return RedirectResponse(f"/imaging/studies/{study_id}", 303)
+@router.get("/upload")
+def upload_form(request: Request, who: ViewerDep, patient: str) -> Response:
+    try:
+        person = who.caller.read("read", "Patient", patient)
+    except FhirError as exc:
+        return _refused(request, who, exc)
+    return page(request, "imaging/upload.html", who, patient=person, **_limits())
 
-    def study_page(
-        request: Request,
-        who: Viewer,
-        study_id: str,
-        overlay: bool = False,
-        error: str | None = None,
-    ) -> Response:
-        try:
-            found = service.study(who.caller, study_id)
-        except FhirError as exc:
-            return _refused(request, who, exc)
-        patient_id = found["study"]["subject"]["reference"].removeprefix("Patient/")
-        observation = found.get("ai")
-        scores, components = [], {}
-        for c in (observation or {}).get("component", []):
-            code = c["code"]["coding"][0]
-            if code["system"] == fhir.FINDING:
-                scores.append((code["code"], c["valueQuantity"]["value"]))
-            else:
-                components[code["code"]] = c
-        return page(
-            request,
-            "imaging/study.html",
-            who,
-            400 if error else 200,
+
+@router.post("/upload")
+async def upload(request: Request, who: ViewerDep, form: FormDataDep) -> Response:
+    patient_id = str(form.get("patient", ""))
+    try:
+        person = who.caller.read("read", "Patient", patient_id)
+    except FhirError as exc:
+        return _refused(request, who, exc)
+    film = form.get("film")
+    limits = _limits()
+
+    def refused(**error) -> Response:
+        return page(request, "imaging/upload.html", who, 400, patient=person, **limits, **error)
+
+    if not isinstance(film, UploadFile):
+        return refused(error_key="img_no_file")
+    if (film.size or 0) > limits["max_bytes"]:
+        return refused(error_key="img_too_large")
+    data = await film.read()
+    if not data:
+        return refused(error_key="img_no_file")
+    try:  # decoding a film takes a while: off the event loop
+        study_id = await run_in_threadpool(
+            service.upload,
+            who.caller,
+            media_files(),
+            patient_id=patient_id,
+            filename=film.filename or "film",
+            data=data,
+        )
+    except InvalidImage as exc:
+        return refused(error=str(exc))
+    except FhirError as exc:
+        return _refused(request, who, exc)
+    return RedirectResponse(f"/imaging/studies/{study_id}", 303)
+
+
+def study_page(
+    request: Request, who: Viewer, study_id: str, overlay: bool = False, error: str | None = None
+) -> Response:
+    try:
+        details = service.study_details(who.caller, study_id)
+    except FhirError as exc:
+        return _refused(request, who, exc)
+    found = details.found
+    return page(
+        request,
+        "imaging/study.html",
+        who,
+        400 if error else 200,
+        study_id=study_id,
+        found=found,
+        patient=details.patient,
+        scores=details.scores,
+        components=details.components,
+        ai_findings=details.ai_findings,
+        overlay=overlay and "heatmap" in found,
+        can_review=_is_reader(who) and "report" in found,
+        demo=details.demo,
+        error=error,
+    )
+
+
+@router.get("/studies/{study_id}")
+def study(request: Request, who: ViewerDep, study_id: str, overlay: int = 0) -> Response:
+    return study_page(request, who, study_id, overlay=bool(overlay))
+
+
+@router.post("/studies/{study_id}/review")
+def review(request: Request, who: ViewerDep, form: FormDataDep, study_id: str) -> Response:
+    if not _is_reader(who):
+        return message(request, who, 403, "img_readers_only")
+    try:
+        service.review(
+            who.caller,
             study_id=study_id,
-            found=found,
-            patient=store.read("Patient", patient_id),
-            scores=sorted(scores, key=lambda s: -s[1]),
-            components=components,
-            ai_findings=fhir.ai_findings(observation) if observation else [],
-            overlay=overlay and "heatmap" in found,
-            can_review=_is_reader(who) and "report" in found,
-            demo=bool(observation) and service.is_demo(observation),
-            error=error,
+            decision=str(form.get("decision", "")),
+            findings=[str(f) for f in form.getlist("finding")],
+            conclusion=str(form.get("conclusion", "")),
         )
+    except service.ReviewError as exc:
+        return study_page(request, who, study_id, error=str(exc))
+    except FhirError as exc:
+        return _refused(request, who, exc)
+    return RedirectResponse(f"/imaging/studies/{study_id}", 303)
 
-    @router.get("/studies/{study_id}")
-    def study(request: Request, study_id: str, overlay: int = 0) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        return study_page(request, who, study_id, overlay=bool(overlay))
 
-    @router.post("/studies/{study_id}/review")
-    async def review(request: Request, study_id: str) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        if not _is_reader(who):
-            return message(request, who, 403, "img_readers_only")
-        form = await request.form()
-        try:
-            check_token(who.csrf, str(form.get("csrf", "")))
-        except CsrfFailure:
-            return message(request, who, 403, "expired_form")
-        try:
-            service.review(
-                who.caller,
-                study_id=study_id,
-                decision=str(form.get("decision", "")),
-                findings=[str(f) for f in form.getlist("finding")],
-                conclusion=str(form.get("conclusion", "")),
-            )
-        except service.ReviewError as exc:
-            return study_page(request, who, study_id, error=str(exc))
-        except FhirError as exc:
-            return _refused(request, who, exc)
-        return RedirectResponse(f"/imaging/studies/{study_id}", 303)
+@router.get("/media/{media_id}")
+def media_file(who: ViewerDep, media_id: str) -> Response:
+    try:
+        data, content_type = service.media_file(who.caller, media_files(), media_id)
+    except FhirError as exc:
+        return Response(status_code=exc.status)
+    return Response(data, media_type=content_type)
 
-    @router.get("/media/{media_id}")
-    def media_file(request: Request, media_id: str) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        try:
-            data, content_type = service.media_file(who.caller, media_files(), media_id)
-        except FhirError as exc:
-            return Response(status_code=exc.status)
-        return Response(data, media_type=content_type)
 
-    @router.get("/studies/{study_id}/export.dcm")
-    def export(request: Request, study_id: str) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        try:
-            data = service.deidentified_dicom(who.caller, media_files(), study_id)
-        except FhirError as exc:
-            return _refused(request, who, exc)
-        except ExportRefused:
-            return message(request, who, 409, "img_burned_in")
-        if data is None:
-            return message(request, who, 404, "not_found")
-        disposition = f'attachment; filename="{study_id}.dcm"'
-        return Response(
-            data, media_type="application/dicom", headers={"content-disposition": disposition}
-        )
-
-    return router
+@router.get("/studies/{study_id}/export.dcm")
+def export(request: Request, who: ViewerDep, study_id: str) -> Response:
+    try:
+        data = service.deidentified_dicom(who.caller, media_files(), study_id)
+    except FhirError as exc:
+        return _refused(request, who, exc)
+    except ExportRefused:
+        return message(request, who, 409, "img_burned_in")
+    if data is None:
+        return message(request, who, 404, "not_found")
+    disposition = f'attachment; filename="{study_id}.dcm"'
+    return Response(
+        data, media_type="application/dicom", headers={"content-disposition": disposition}
+    )

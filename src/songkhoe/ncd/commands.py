@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 
+from songkhoe.console import CommandError
 from songkhoe.ncd.batch import InputError, score_csv
 
 
@@ -28,8 +29,6 @@ def score_command(input_path: Path, output_path: Path) -> None:
     daily_vegetables, bp_medication, history_high_glucose, family_diabetes, pack_years,
     years_since_quit. A nonsensical value stops the run with its row (the header is row 1) and
     column, and writes nothing."""
-    from songkhoe.cli import CommandError
-
     try:
         report = score_csv(input_path, output_path)
     except InputError as exc:

@@ -7,6 +7,7 @@ import sys
 import click
 import orjson
 
+from songkhoe.console import CommandError, open_store
 from songkhoe.ncd.indicators import COLUMNS, InvalidMonth, indicators
 
 
@@ -24,8 +25,6 @@ from songkhoe.ncd.indicators import COLUMNS, InvalidMonth, indicators
 def indicators_command(province_code: str, month: str, by: str | None, output_format: str) -> None:
     """Hypertension and diabetes control (Simple.org definitions) and check-up coverage of a
     province for one month, from the projections of the last `songkhoe ncd refresh`."""
-    from songkhoe.cli import CommandError, open_store
-
     try:
         rows, as_of = indicators(
             open_store().engine,
@@ -49,7 +48,6 @@ def indicators_command(province_code: str, month: str, by: str | None, output_fo
 @click.command("refresh")
 def refresh_command() -> None:
     """Rebuild the NCD projections and each person's WHO CVD RiskAssessment from the store."""
-    from songkhoe.cli import open_store
     from songkhoe.ncd.service import refresh
 
     summary = refresh(store=open_store())

@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine, and_, case, exists, func, or_, select
 
-from songkhoe.db.tables import ncd_bp, ncd_diagnosis, ncd_lab, ncd_person, ncd_risk, ncd_visit
 from songkhoe.ncd import projections as proj
+from songkhoe.ncd.tables import ncd_bp, ncd_diagnosis, ncd_lab, ncd_person, ncd_risk, ncd_visit
 from songkhoe.ncd.worklists import HIGH_RISK_BANDS
 from songkhoe.places.catalog import commune, communes, province
 from songkhoe.terminology import loinc

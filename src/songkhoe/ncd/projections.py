@@ -21,11 +21,26 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Table, delete, func, insert, select
+from sqlalchemy import Connection, Select, Table, delete, func, insert, select
 
 from songkhoe.db.bulk import insert_tuples
-from songkhoe.db.tables import (
-    idx_token,
+from songkhoe.fhir.indexing import date_range
+from songkhoe.fhir.queries import live, tagged
+from songkhoe.fhir.store import ResourceStore, Writer, utc_now
+from songkhoe.fhir.systems import (
+    ATC,
+    CONDITION_CLINICAL,
+    CONDITION_VERIFICATION,
+    ICD10,
+    LOINC,
+    SNOMED,
+)
+from songkhoe.ncd.checkup_codes import (  # the coding of visits and smoking status
+    CHECKUP_CODE,
+    FOLLOW_UP_CODE,
+    SMOKING_STATUS,
+)
+from songkhoe.ncd.tables import (
     ncd_bp,
     ncd_diagnosis,
     ncd_lab,
@@ -35,17 +50,6 @@ from songkhoe.db.tables import (
     ncd_smoking,
     ncd_treatment,
     ncd_visit,
-    resource,
-)
-from songkhoe.fhir.indexing import date_range
-from songkhoe.fhir.store import ResourceStore, Writer, utc_now
-from songkhoe.fhir.systems import (
-    ATC,
-    CONDITION_CLINICAL,
-    CONDITION_VERIFICATION,
-    ICD10,
-    LOINC,
-    SNOMED,
 )
 from songkhoe.terminology import loinc
 
@@ -57,18 +61,6 @@ DIABETES_CODES = frozenset({"E10", "E11", "E12", "E13", "E14"})
 BP_LOWERING_ATC = ("C02", "C03", "C07", "C08", "C09")
 LIPID_LOWERING_ATC = ("C10",)
 GLUCOSE_LOWERING_ATC = ("A10",)
-CHECKUP_TYPE, FOLLOW_UP_TYPE = "185349003", "390906007"  # SNOMED CT encounter types
-NEVER, FORMER, CURRENT = 0, 1, 2
-# Tobacco smoking status (LOINC 72166-2) answers, SNOMED CT (US Core smoking-status value set).
-SMOKING_STATUS = {
-    "266919005": NEVER,
-    "8517006": FORMER,
-    "449868002": CURRENT,
-    "77176002": CURRENT,
-    "428041000124106": CURRENT,
-    "428061000124105": CURRENT,
-    "428071000124103": CURRENT,
-}
 BP_PANELS = ("85354-9", "55284-4")
 LABS = {loinc.FASTING_GLUCOSE.code: 18.016, loinc.TOTAL_CHOLESTEROL.code: 38.67}  # mg/dL per mmol/L
 FACT_TABLES: tuple[Table, ...] = (
@@ -229,42 +221,31 @@ class _Builder:
         types = {c for t in res.get("type", []) for c in codes(t, SNOMED)}
         kind = (
             "checkup"
-            if CHECKUP_TYPE in types
+            if CHECKUP_CODE in types
             else "followup"
-            if FOLLOW_UP_TYPE in types
+            if FOLLOW_UP_CODE in types
             else "other"
         )
         self.rows["ncd_visit"].append((key, res["id"], at, kind))
 
 
-def _stream(conn: Connection, resource_type: str, where: Any = None) -> Iterator[dict]:
-    """The live resources of one type, read in a streamed pass."""
-    query = select(resource.c.content).where(
-        resource.c.res_type == resource_type, resource.c.is_current, ~resource.c.deleted
-    )
-    if where is not None:
-        query = query.where(where)
+def _stream(conn: Connection, query: Select) -> Iterator[dict]:
+    """The resources of a query of contents (`live`), read in a streamed pass."""
     result = conn.execute(query.execution_options(yield_per=5000))
     for partition in result.partitions():
         for (content,) in partition:
             yield content
 
 
-def _observations_of_interest() -> Any:
+def _observations_of_interest() -> Select:
+    """The live Observations that the projections read: blood pressures, labs, smoking."""
     codes = [*BP_PANELS, *LABS, loinc.SMOKING_STATUS.code]
-    return resource.c.res_id.in_(
-        select(idx_token.c.res_id).where(
-            idx_token.c.res_type == "Observation",
-            idx_token.c.param == "code",
-            idx_token.c.system == LOINC,
-            idx_token.c.code.in_(codes),
-        )
-    )
+    return live("Observation", tagged("Observation", "code", LOINC, codes))
 
 
 def _people(conn: Connection) -> list[tuple]:
     rows = []
-    for res in _stream(conn, "Patient"):
+    for res in _stream(conn, live("Patient")):
         org = (res.get("managingOrganization") or {}).get("reference", "")
         commune = (
             org.removeprefix("Organization/tyt-") if org.startswith("Organization/tyt-") else None
@@ -289,14 +270,14 @@ def rebuild(
         people = _people(conn)
         insert_tuples(conn, ncd_person, people)
         builder = _Builder({row[1]: row[0] for row in people})
-        passes: Sequence[tuple[str, Callable[[dict], None], Any]] = (
-            ("Observation", builder.observation, _observations_of_interest()),
-            ("Condition", builder.condition, None),
-            ("MedicationRequest", builder.medication_request, None),
-            ("Encounter", builder.encounter, None),
+        passes: Sequence[tuple[Select, Callable[[dict], None]]] = (
+            (_observations_of_interest(), builder.observation),
+            (live("Condition"), builder.condition),
+            (live("MedicationRequest"), builder.medication_request),
+            (live("Encounter"), builder.encounter),
         )
-        for resource_type, project, where in passes:
-            for res in _stream(conn, resource_type, where):
+        for query, project in passes:
+            for res in _stream(conn, query):
                 project(res)
         for name, rows in builder.rows.items():
             insert_tuples(conn, FACTS[name], rows)

@@ -14,10 +14,15 @@ import uuid
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
 
 from songkhoe.db.bulk import insert_tuples
-from songkhoe.db.tables import (
+from songkhoe.fhir.queries import live
+from songkhoe.fhir.store import ResourceStore, Writer
+from songkhoe.fhir.systems import BASE, UCUM
+from songkhoe.ncd import projections as proj
+from songkhoe.ncd.checkup_codes import CURRENT
+from songkhoe.ncd.scores import who_cvd_band, who_cvd_lab, who_cvd_note
+from songkhoe.ncd.tables import (
     ncd_bp,
     ncd_diagnosis,
     ncd_lab,
@@ -26,12 +31,7 @@ from songkhoe.db.tables import (
     ncd_smoking,
     ncd_treatment,
     ncd_visit,
-    resource,
 )
-from songkhoe.fhir.store import ResourceStore, Writer
-from songkhoe.fhir.systems import BASE, UCUM
-from songkhoe.ncd import projections as proj
-from songkhoe.ncd.scores import who_cvd_band, who_cvd_lab, who_cvd_note
 from songkhoe.terminology import loinc
 
 METHOD_SYSTEM = f"{BASE}/CodeSystem/risk-method"
@@ -133,7 +133,7 @@ def _assess(writer: Writer) -> tuple[int, int]:
     risk = who_cvd_lab(
         people["sex"][who].astype(str),
         age,
-        np.where(np.isnan(smoker), np.nan, smoker == proj.CURRENT),
+        np.where(np.isnan(smoker), np.nan, smoker == CURRENT),
         diabetes.astype(float),
         value(bp, bp_at, "systolic"),
         value(chol, chol_at, "value"),
@@ -217,13 +217,10 @@ def _risk_assessment(
 def _write_changed(writer: Writer, resources: list[dict]) -> int:
     """Create the new RiskAssessments and update the changed ones; returns how many."""
     current = {}
-    query = select(resource.c.res_id, resource.c.content).where(
-        resource.c.res_type == "RiskAssessment", resource.c.is_current, ~resource.c.deleted
-    )
     wanted = {r["id"] for r in resources}
-    for res_id, content in writer.conn.execute(query):
-        if res_id in wanted:
-            current[res_id] = {k: v for k, v in content.items() if k != "meta"}
+    for content in writer.conn.execute(live("RiskAssessment")).scalars():
+        if content["id"] in wanted:
+            current[content["id"]] = {k: v for k, v in content.items() if k != "meta"}
     new = [r for r in resources if r["id"] not in current]
     changed = [r for r in resources if r["id"] in current and current[r["id"]] != r]
     writer.create_many(new)
@@ -243,7 +240,7 @@ class CheckupInputs:
     bp_ref: str | None
     cholesterol: float | None  # mmol/L
     cholesterol_ref: str | None
-    smoking: int | None  # proj.NEVER / FORMER / CURRENT
+    smoking: int | None  # NEVER / FORMER / CURRENT (checkup_codes)
     smoking_ref: str | None
     glucose: float | None  # fasting, mmol/L
     glucose_ref: str | None
@@ -290,7 +287,7 @@ def assess_checkup(
     args = (
         np.array([patient.get("gender") or ""]),
         age,
-        np.array([nan if inputs.smoking is None else float(inputs.smoking == proj.CURRENT)]),
+        np.array([nan if inputs.smoking is None else float(inputs.smoking == CURRENT)]),
         np.array([float(diabetes)]),
         np.array([nan if inputs.systolic is None else inputs.systolic]),
         np.array([nan if inputs.cholesterol is None else inputs.cholesterol]),

@@ -26,19 +26,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
-from songkhoe.db.tables import (
+from songkhoe.fhir.queries import live
+from songkhoe.ncd import projections as proj
+from songkhoe.ncd.scores import bp_grade, lung_ct_eligible, lung_ct_known
+from songkhoe.ncd.tables import (
     ncd_bp,
     ncd_diagnosis,
     ncd_risk,
     ncd_smoking,
     ncd_treatment,
     ncd_visit,
-    resource,
 )
-from songkhoe.ncd import projections as proj
-from songkhoe.ncd.scores import bp_grade, lung_ct_eligible, lung_ct_known
 from songkhoe.places.catalog import commune
 
 FOLLOW_UP_DAYS = 30
@@ -236,14 +236,9 @@ def name_entries(conn: Connection, entries: list[Entry]) -> None:
     ids = [str(e["patient_id"]) for e in entries]
     names: dict[str, str | None] = {}
     for start in range(0, len(ids), 500):
-        query = select(resource.c.res_id, resource.c.content).where(
-            resource.c.res_type == "Patient",
-            resource.c.is_current,
-            resource.c.res_id.in_(ids[start : start + 500]),
-        )
-        for res_id, content in conn.execute(query):
+        for content in conn.execute(live("Patient", ids[start : start + 500])).scalars():
             name = (content.get("name") or [{}])[0]
             parts = [name.get("family", ""), *name.get("given", [])]
-            names[res_id] = name.get("text") or " ".join(p for p in parts if p) or None
+            names[content["id"]] = name.get("text") or " ".join(p for p in parts if p) or None
     for e, pid in zip(entries, ids, strict=True):
         e["name"] = names.get(pid)

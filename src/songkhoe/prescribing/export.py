@@ -11,11 +11,11 @@ decree before connecting to the live system. The digital signature (`signature`)
 """
 
 from songkhoe.clinical.documents import address_text
+from songkhoe.fhir.names import full_name
 from songkhoe.fhir.systems import BHYT, CCCD
 from songkhoe.prescribing.catalogue import CATALOGUE_SYSTEM
 from songkhoe.prescribing.service import Prescription
 from songkhoe.timezones import in_vietnam
-from songkhoe.web.identity import full_name
 
 # UNVERIFIED: 1 = chưa xác định (unknown), 2 = nam, 3 = nữ, as two clients map it.
 SEX = {"male": 2, "female": 3}

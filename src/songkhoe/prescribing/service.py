@@ -23,7 +23,7 @@ from songkhoe.auth.caller import Caller
 from songkhoe.auth.guard import not_found
 from songkhoe.auth.models import Principal, Role
 from songkhoe.clinical.documents import facility_name, issuing_facility
-from songkhoe.clinical.records import instant, parse_instant, search, write
+from songkhoe.clinical.records import instant, parse_instant, write
 from songkhoe.clinical.staff import practitioner_ref
 from songkhoe.fhir.systems import ATC, BASE
 from songkhoe.places.catalog import UnknownPlace
@@ -104,7 +104,7 @@ def _on_record(
     ended) and their allergies."""
     subject = ("subject", f"Patient/{patient_id}")
     current = []
-    active = search(caller, "MedicationRequest", [subject, ("status", "active"), ("_count", "200")])
+    active = caller.search("MedicationRequest", [subject, ("status", "active"), ("_count", "200")])
     for request in (r for r in active if is_current(r, now)):
         concept = request.get("medicationCodeableConcept", {})
         atc = next((c["code"] for c in concept.get("coding", []) if c.get("system") == ATC), "")
@@ -117,7 +117,7 @@ def _on_record(
             a.get("code", {}).get("text", "")
             or " ".join(c.get("display", "") for c in a.get("code", {}).get("coding", [])),
         )  # fmt: skip
-        for a in search(caller, "AllergyIntolerance", [("patient", f"Patient/{patient_id}")])
+        for a in caller.search("AllergyIntolerance", [("patient", f"Patient/{patient_id}")])
         if (a.get("clinicalStatus", {}).get("coding") or [{}])[0].get("code", "active") == "active"
     ]
     return current, allergies
@@ -292,14 +292,14 @@ def _request(
 
 def load(caller: Caller, code: str) -> Prescription:
     """A signed prescription by its code, if the caller may see it (audited); else 404."""
-    requests = search(caller, "MedicationRequest", [("identifier", f"{PRESCRIPTION_CODE}|{code}")])
+    requests = caller.search("MedicationRequest", [("identifier", f"{PRESCRIPTION_CODE}|{code}")])
     if not requests:
         raise not_found("MedicationRequest", code)
     requests.sort(key=lambda r: r["dosageInstruction"][0].get("sequence", 0))
     patient_id = requests[0]["subject"]["reference"].removeprefix("Patient/")
     issue_ids = sorted({i["reference"].removeprefix("DetectedIssue/")
                         for r in requests for i in r.get("detectedIssue", [])})  # fmt: skip
-    issues = search(caller, "DetectedIssue", [("_id", ",".join(issue_ids))]) if issue_ids else []
+    issues = caller.search("DetectedIssue", [("_id", ",".join(issue_ids))]) if issue_ids else []
     return Prescription(code, patient_id, requests, issues)
 
 

@@ -4,14 +4,13 @@ prescribers (service.may_prescribe) see the form and sign."""
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from songkhoe.clinical.documents import Document, facility_name, person_facts
-from songkhoe.clinical.pages import form_pairs
+from songkhoe.fhir.names import full_name
 from songkhoe.fhir.outcomes import FhirError
-from songkhoe.fhir.store import ResourceStore
 from songkhoe.prescribing import service
 from songkhoe.prescribing import texts as _texts  # noqa: F401  (registers the interface text)
 from songkhoe.prescribing.catalogue import catalogue
@@ -19,8 +18,8 @@ from songkhoe.prescribing.codes import TYPES
 from songkhoe.prescribing.dosing import InvalidLine, Line, parse_line
 from songkhoe.prescribing.export import national_payload
 from songkhoe.timezones import local_date
-from songkhoe.web.identity import full_name
-from songkhoe.web.pages import Viewer, message, page, posted_form, to_login, viewer
+from songkhoe.web.pages import FormDep, Viewer, ViewerDep, message, page, page_router
+from songkhoe.web.session import form_pairs
 
 LINES = 6
 
@@ -59,131 +58,120 @@ def _pdf(prescription: service.Prescription, patient: dict, prescriber: str, sit
     ).render((148, 210))  # A5 portrait, in mm
 
 
-def build_router(store: ResourceStore) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
+router = page_router()
 
-    def form_page(request: Request, who: Viewer, patient: dict, status: int = 200, **context):
-        return page(
-            request,
-            "prescribing/form.html",
-            who,
-            status,
-            patient=patient,
-            patient_name=full_name(patient),
-            drugs=catalogue(),
-            lines=range(1, LINES + 1),
-            **{"form": {}, "issues": [], "error": None, **context},
-        )
 
-    @router.get("/prescriptions/new")
-    def new(request: Request, patient: str) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        if not service.may_prescribe(who.principal):
-            return message(request, who, 403, "rx_not_prescriber")
-        try:
-            person = who.caller.read("read", "Patient", patient)
-        except (FhirError, LookupError):
-            return message(request, who, 404, "not_found")
-        return form_page(request, who, person)
+def form_page(request: Request, who: Viewer, patient: dict, status: int = 200, **context):
+    return page(
+        request,
+        "prescribing/form.html",
+        who,
+        status,
+        patient=patient,
+        patient_name=full_name(patient),
+        drugs=catalogue(),
+        lines=range(1, LINES + 1),
+        **{"form": {}, "issues": [], "error": None, **context},
+    )
 
-    @router.post("/prescriptions")
-    async def submit(request: Request) -> Response:
-        posted = await posted_form(store, request)
-        if isinstance(posted, Response):
-            return posted
-        who, form = posted
-        if not service.may_prescribe(who.principal):
-            return message(request, who, 403, "rx_not_prescriber")
-        acknowledged = {v for k, v in await form_pairs(request) if k == "ack"}
-        caller = who.caller
-        try:
-            person = await run_in_threadpool(
-                caller.read, "read", "Patient", form.get("patient", "")
+
+@router.get("/prescriptions/new")
+def new(request: Request, who: ViewerDep, patient: str) -> Response:
+    if not service.may_prescribe(who.principal):
+        return message(request, who, 403, "rx_not_prescriber")
+    try:
+        person = who.caller.read("read", "Patient", patient)
+    except (FhirError, LookupError):
+        return message(request, who, 404, "not_found")
+    return form_page(request, who, person)
+
+
+@router.post("/prescriptions")
+async def submit(request: Request, who: ViewerDep, form: FormDep) -> Response:
+    if not service.may_prescribe(who.principal):
+        return message(request, who, 403, "rx_not_prescriber")
+    acknowledged = {v for k, v in await form_pairs(request) if k == "ack"}
+    caller = who.caller
+    try:
+        person = await run_in_threadpool(caller.read, "read", "Patient", form.get("patient", ""))
+    except (FhirError, LookupError):
+        return message(request, who, 404, "not_found")
+    try:
+        lines = _lines(form)
+        issues = await run_in_threadpool(
+            lambda: service.review(
+                caller, patient_id=person["id"], lines=lines, now=datetime.now(UTC)
             )
-        except (FhirError, LookupError):
-            return message(request, who, 404, "not_found")
-        try:
-            lines = _lines(form)
-            issues = await run_in_threadpool(
-                lambda: service.review(
-                    caller, patient_id=person["id"], lines=lines, now=datetime.now(UTC)
-                )
+        )
+        if form.get("step") != "sign":
+            return form_page(request, who, person, form=form, issues=issues, checked=True)
+        signed = await run_in_threadpool(
+            lambda: service.sign(
+                caller, patient_id=person["id"], lines=lines,
+                diagnoses=form.get("diagnosis", "").split(","), acknowledged=acknowledged,
+                advice=form.get("advice", ""), now=datetime.now(UTC),
             )
-            if form.get("step") != "sign":
-                return form_page(request, who, person, form=form, issues=issues, checked=True)
-            signed = await run_in_threadpool(
-                lambda: service.sign(
-                    caller, patient_id=person["id"], lines=lines,
-                    diagnoses=form.get("diagnosis", "").split(","), acknowledged=acknowledged,
-                    advice=form.get("advice", ""), now=datetime.now(UTC),
-                )
-            )  # fmt: skip
-        except service.Unacknowledged as exc:
-            return form_page(request, who, person, 409, form=form, issues=exc.issues,
-                             checked=True, error=str(exc))  # fmt: skip
-        except (InvalidLine, service.PrescriptionError) as exc:
-            return form_page(request, who, person, 400, form=form, error=str(exc))
-        except FhirError as exc:  # the record could not be read or written (refused, audited)
-            status = exc.status if exc.status in (403, 404, 409) else 400
-            return message(request, who, status, "rx_refused")
-        return RedirectResponse(f"/prescriptions/{signed.code}", 303)
+        )  # fmt: skip
+    except service.Unacknowledged as exc:
+        return form_page(request, who, person, 409, form=form, issues=exc.issues,
+                         checked=True, error=str(exc))  # fmt: skip
+    except (InvalidLine, service.PrescriptionError) as exc:
+        return form_page(request, who, person, 400, form=form, error=str(exc))
+    except FhirError as exc:  # the record could not be read or written (refused, audited)
+        status = exc.status if exc.status in (403, 404, 409) else 400
+        return message(request, who, status, "rx_refused")
+    return RedirectResponse(f"/prescriptions/{signed.code}", 303)
 
-    def opened(request: Request, who: Viewer, code: str):
-        try:
-            prescription = service.load(who.caller, code)
-            patient = who.caller.read("read", "Patient", prescription.patient_id)
-        except (FhirError, LookupError):
-            return message(request, who, 404, "not_found")
-        return prescription, patient
 
-    @router.get("/prescriptions/{code}")
-    def show(request: Request, code: str) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        found = opened(request, who, code)
-        if isinstance(found, Response):
-            return found
-        prescription, patient = found
-        return page(
-            request,
-            "prescribing/print.html",
-            who,
-            rx=prescription,
-            patient=patient,
-            facts=person_facts(patient),
-            kind=TYPES[prescription.code[-1]],
-            site=facility_name(prescription.facility_id),
-        )
+def opened(
+    request: Request, who: Viewer, code: str
+) -> tuple[service.Prescription, dict] | Response:
+    """The prescription and its patient if the viewer may see them (audited), else 404."""
+    try:
+        prescription = service.load(who.caller, code)
+        patient = who.caller.read("read", "Patient", prescription.patient_id)
+    except (FhirError, LookupError):
+        return message(request, who, 404, "not_found")
+    return prescription, patient
 
-    @router.get("/prescriptions/{code}/pdf")
-    def pdf(request: Request, code: str) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        found = opened(request, who, code)
-        if isinstance(found, Response):
-            return found
-        prescription, patient = found
-        site = facility_name(prescription.facility_id)
-        prescriber = prescription.requests[0]["requester"].get("display", "")
-        return Response(
-            _pdf(prescription, patient, prescriber, site),
-            media_type="application/pdf",
-            headers={"content-disposition": f'inline; filename="don-thuoc-{code}.pdf"'},
-        )
 
-    @router.get("/prescriptions/{code}/national.json")
-    def national(request: Request, code: str) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        found = opened(request, who, code)
-        if isinstance(found, Response):
-            return found
-        prescription, patient = found
-        return JSONResponse(national_payload(prescription, patient))
+@router.get("/prescriptions/{code}")
+def show(request: Request, who: ViewerDep, code: str) -> Response:
+    found = opened(request, who, code)
+    if isinstance(found, Response):
+        return found
+    prescription, patient = found
+    return page(
+        request,
+        "prescribing/print.html",
+        who,
+        rx=prescription,
+        patient=patient,
+        facts=person_facts(patient),
+        kind=TYPES[prescription.code[-1]],
+        site=facility_name(prescription.facility_id),
+    )
 
-    return router
+
+@router.get("/prescriptions/{code}/pdf")
+def pdf(request: Request, who: ViewerDep, code: str) -> Response:
+    found = opened(request, who, code)
+    if isinstance(found, Response):
+        return found
+    prescription, patient = found
+    site = facility_name(prescription.facility_id)
+    prescriber = prescription.requests[0]["requester"].get("display", "")
+    return Response(
+        _pdf(prescription, patient, prescriber, site),
+        media_type="application/pdf",
+        headers={"content-disposition": f'inline; filename="don-thuoc-{code}.pdf"'},
+    )
+
+
+@router.get("/prescriptions/{code}/national.json")
+def national(request: Request, who: ViewerDep, code: str) -> Response:
+    found = opened(request, who, code)
+    if isinstance(found, Response):
+        return found
+    prescription, patient = found
+    return JSONResponse(national_payload(prescription, patient))

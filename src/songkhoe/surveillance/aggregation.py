@@ -23,9 +23,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
-from songkhoe.db.tables import idx_reference, idx_token, resource
+from songkhoe.fhir.queries import count_referencing, live, tagged
 from songkhoe.files import atomic_text_file
 from songkhoe.places.catalog import UnknownPlace, commune, communes, province
 from songkhoe.places.facilities import commune_station_id
@@ -116,26 +116,10 @@ def _known_commune(code: str | None) -> bool:
 
 def read_cases(engine: Engine, *, disease: str | None = None) -> Cases:
     """Every counting case report of the store (of one disease, given its key)."""
-    tagged = select(idx_token.c.res_id).where(
-        idx_token.c.res_type == "Condition",
-        idx_token.c.param == "category",
-        idx_token.c.system == CATEGORY_SYSTEM,
-        idx_token.c.code == CATEGORY_CODE,
-    )
-    query = select(resource.c.content).where(
-        resource.c.res_type == "Condition",
-        resource.c.is_current,
-        ~resource.c.deleted,
-        resource.c.res_id.in_(tagged),
-    )
+    among = [tagged("Condition", "category", CATEGORY_SYSTEM, CATEGORY_CODE)]
     if disease is not None:
-        coded = select(idx_token.c.res_id).where(
-            idx_token.c.res_type == "Condition",
-            idx_token.c.param == "code",
-            idx_token.c.system == DISEASE_SYSTEM,
-            idx_token.c.code == disease,
-        )
-        query = query.where(resource.c.res_id.in_(coded))
+        among.append(tagged("Condition", "code", DISEASE_SYSTEM, disease))
+    query = live("Condition", *among)
     communes_, diseases, onsets = [], [], []
     unplaced = 0
     with engine.connect() as conn:
@@ -160,14 +144,7 @@ def registered_population(engine: Engine, commune_codes: list[str]) -> np.ndarra
     stations = [commune_station_id(c) for c in commune_codes]
     with engine.connect() as conn:
         rows = conn.execute(
-            select(idx_reference.c.target_id, func.count())
-            .where(
-                idx_reference.c.res_type == "Patient",
-                idx_reference.c.param == "organization",
-                idx_reference.c.target_type == "Organization",
-                idx_reference.c.target_id.in_(stations),
-            )
-            .group_by(idx_reference.c.target_id)
+            count_referencing("Patient", "organization", stations, target_type="Organization")
         ).all()
     found = dict(rows)
     return np.array([found.get(s, 0) for s in stations], dtype=np.float64)

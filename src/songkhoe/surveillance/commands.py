@@ -9,6 +9,7 @@ from typing import Any
 import click
 import numpy as np
 
+from songkhoe.console import CommandError
 from songkhoe.files import atomic_text_file
 from songkhoe.surveillance.detect import METHODS, DetectError, detect, week_index
 from songkhoe.surveillance.models import DetectorResult
@@ -113,8 +114,6 @@ def detect_command(
     counts of INPUT_PATH (columns date, count, optionally unit, population) and write
     unit, date, count, population (when given), upperbound, alarm for every evaluated week to
     OUTPUT."""
-    from songkhoe.cli import CommandError
-
     try:
         control = _control(method, alpha, b, w, population_offset)
         series = read_series(input_path)

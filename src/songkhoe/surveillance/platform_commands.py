@@ -7,16 +7,11 @@ from pathlib import Path
 import click
 import numpy as np
 
+from songkhoe.console import CommandError, open_store
 from songkhoe.surveillance import aggregation as agg
 from songkhoe.surveillance.detect import METHODS, DetectError
 from songkhoe.surveillance.diseases import DISEASES, UnknownDisease
 from songkhoe.surveillance.forecast import ForecastError
-
-
-def _fail(message: str) -> click.ClickException:
-    from songkhoe.cli import CommandError
-
-    return CommandError(message)
 
 
 def _week(text: str | None, option: str) -> date | None:
@@ -25,13 +20,7 @@ def _week(text: str | None, option: str) -> date | None:
     try:
         return agg.parse_week(text)
     except ValueError as exc:
-        raise _fail(f"{option}: {exc}") from None
-
-
-def _store():
-    from songkhoe.cli import open_store
-
-    return open_store()
+        raise CommandError(f"{option}: {exc}") from None
 
 
 @click.command("aggregate")
@@ -49,7 +38,7 @@ def aggregate_command(
     """Weekly case counts (ISO weeks, Monday start, zeros included) per commune of a province,
     or for the whole province, written as `songkhoe surveillance detect` input:
     date,count,unit,population (population: people registered with the commune stations)."""
-    engine = _store().engine
+    engine = open_store().engine
     cases = agg.read_cases(engine)
     try:
         series = agg.weekly_series(
@@ -57,7 +46,7 @@ def aggregate_command(
             end=_week(to_week, "--to"), level=level, cases=cases,
         )  # fmt: skip
     except agg.AggregationError as exc:
-        raise _fail(str(exc)) from None
+        raise CommandError(str(exc)) from None
     if cases.unplaced:
         click.echo(f"note: {agg.unplaced_note(cases.unplaced)}", err=True)
     empty = int((series.population[:, 0] == 0).sum())
@@ -87,16 +76,18 @@ def weekly_command(week: str | None, method: str, alpha: float | None) -> None:
     control = {}
     if alpha is not None:
         if "alpha" not in METHODS[method].options or not 0 < alpha < 1:
-            raise _fail(f"--alpha must be between 0 and 1 and apply to --method {method}")
+            raise CommandError(f"--alpha must be between 0 and 1 and apply to --method {method}")
         control["alpha"] = alpha
     try:
-        report = run_weekly(_store(), week=_week(week, "--week"), method=method, control=control)
+        report = run_weekly(
+            open_store(), week=_week(week, "--week"), method=method, control=control
+        )
     except (agg.AggregationError, DetectError) as exc:
-        raise _fail(str(exc)) from None
+        raise CommandError(str(exc)) from None
     for line in report.skipped:
         click.echo(f"skipped {line}", err=True)
     if not report.series:
-        raise _fail(f"no series could be evaluated for {agg.week_label(report.week)}")
+        raise CommandError(f"no series could be evaluated for {agg.week_label(report.week)}")
     click.echo(report.summary())
 
 
@@ -113,10 +104,13 @@ def forecast_command(province_code: str, disease: str, backtest_weeks: int | Non
 
     try:
         result = province_forecast(
-            _store(), province_code=province_code, disease=disease, backtest_weeks=backtest_weeks
+            open_store(),
+            province_code=province_code,
+            disease=disease,
+            backtest_weeks=backtest_weeks,
         )
     except (agg.AggregationError, ForecastError, UnknownDisease) as exc:
-        raise _fail(str(exc)) from None
+        raise CommandError(str(exc)) from None
     f = result.forecast
     click.echo(
         f"{disease}, province {province_code}: weeks {result.weeks[0]} to {result.weeks[-1]}, "

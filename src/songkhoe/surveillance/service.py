@@ -17,14 +17,13 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 
 from songkhoe.auth.audit import audit_event
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.models import Principal, Role
 from songkhoe.auth.policy import covers, stations
-from songkhoe.db.tables import idx_token, resource
 from songkhoe.fhir.outcomes import FhirError
+from songkhoe.fhir.queries import ids_in_use, live, tagged
 from songkhoe.fhir.store import ID_PATTERN, ResourceNotFound, ResourceStore, utc_now
 from songkhoe.places.catalog import commune, communes
 from songkhoe.places.facilities import (
@@ -52,6 +51,7 @@ from songkhoe.surveillance.cases import CaseError, case_condition, home_commune,
 from songkhoe.surveillance.detect import METHODS, DetectError, detect
 from songkhoe.surveillance.diseases import DISEASES
 from songkhoe.surveillance.forecast import HORIZON, Backtest, Forecast, backtest, forecast
+from songkhoe.surveillance.series import WeeklySeries
 
 REPORTERS = frozenset({Role.COMMUNE_HEALTH_WORKER, Role.DOCTOR, Role.ADMIN})
 OFFICERS = frozenset({Role.DOCTOR, Role.DISTRICT_MANAGER, Role.PROVINCIAL_MANAGER, Role.ADMIN})
@@ -232,14 +232,8 @@ def run_weekly(
     report.alarms = len(signals)
     alerts = [alert_resource(s) for s in signals]
     with store.transaction() as writer:
-        present = set(
-            writer.conn.execute(
-                select(resource.c.res_id).where(
-                    resource.c.res_type == "DetectedIssue",
-                    resource.c.res_id.in_([a["id"] for a in alerts]),
-                )
-            ).scalars()
-        )
+        taken = ids_in_use(["DetectedIssue"], [a["id"] for a in alerts])
+        present = {res_id for _type, res_id in writer.conn.execute(taken)}
         new = [a for a in alerts if a["id"] not in present]
         writer.create_many(new)
     report.created = len(new)
@@ -250,22 +244,9 @@ def run_weekly(
 
 
 def all_alerts(store: ResourceStore) -> list[dict]:
-    tagged = select(idx_token.c.res_id).where(
-        idx_token.c.res_type == "DetectedIssue",
-        idx_token.c.param == "identifier",
-        idx_token.c.system == SIGNAL_SYSTEM,
-    )
+    signals = tagged("DetectedIssue", "identifier", SIGNAL_SYSTEM)
     with store.engine.connect() as conn:
-        return list(
-            conn.execute(
-                select(resource.c.content).where(
-                    resource.c.res_type == "DetectedIssue",
-                    resource.c.is_current,
-                    ~resource.c.deleted,
-                    resource.c.res_id.in_(tagged),
-                )
-            ).scalars()
-        )
+        return list(conn.execute(live("DetectedIssue", signals)).scalars())
 
 
 def list_alerts(
@@ -289,6 +270,14 @@ def list_alerts(
             continue
         found.append(alert)
     return sorted(found, key=lambda a: (signal_of(a).week, signal_of(a).count), reverse=True)
+
+
+def alarm_weeks(
+    store: ResourceStore, principal: Principal, *, province_code: str, disease: str
+) -> set[date]:
+    """The weeks of the alerts (in any state) of one disease in a province: a chart marks them."""
+    alerts = list_alerts(store, principal, state=None, province_code=province_code)
+    return {signal_of(a).week for a in alerts if signal_of(a).disease == disease}
 
 
 def get_alert(store: ResourceStore, principal: Principal, alert_key: str) -> dict:
@@ -389,7 +378,19 @@ def alert_task(store: ResourceStore, alert: dict) -> dict | None:
         return None
 
 
-# --- forecasts ---------------------------------------------------------------------------------
+# --- weekly counts and forecasts ---------------------------------------------------------------
+
+
+def province_weekly(
+    store: ResourceStore, *, province_code: str, disease: str, level: str = "commune"
+) -> tuple[WeeklySeries, int]:
+    """A province's weekly counts of a disease (per commune, or for the province: `level`) and
+    how many case reports of the database could not be counted (`aggregation.Cases.unplaced`)."""
+    cases = agg.read_cases(store.engine)
+    series = agg.weekly_series(
+        store.engine, province_code=province_code, disease=disease, level=level, cases=cases
+    )
+    return series, cases.unplaced
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,9 +19,8 @@ from datetime import date, timedelta
 
 import numpy as np
 from scipy.special import i0
-from sqlalchemy import select
 
-from songkhoe.db.tables import idx_reference, resource
+from songkhoe.fhir.queries import live, referencing
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.places.catalog import communes
 from songkhoe.places.facilities import commune_station_id
@@ -173,22 +172,10 @@ def case_resources(
 def registered_people(store: ResourceStore, province_code: str) -> dict[str, People]:
     """The people registered with each commune station of the province."""
     stations = {commune_station_id(c.code): c.code for c in communes(province_code)}
-    ids_of = select(idx_reference.c.res_id).where(
-        idx_reference.c.res_type == "Patient",
-        idx_reference.c.param == "organization",
-        idx_reference.c.target_id.in_(list(stations)),
-    )
+    registered = referencing("Patient", "organization", stations)
     grouped: dict[str, tuple[list[str], list[str]]] = {}
     with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(resource.c.content).where(
-                resource.c.res_type == "Patient",
-                resource.c.is_current,
-                ~resource.c.deleted,
-                resource.c.res_id.in_(ids_of),
-            )
-        )
-        for (patient,) in rows:
+        for patient in conn.execute(live("Patient", registered)).scalars():
             org = patient["managingOrganization"]["reference"].removeprefix("Organization/")
             ids, born = grouped.setdefault(stations[org], ([], []))
             ids.append(patient["id"])

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from html import escape
 
 import numpy as np
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import Engine
@@ -18,7 +18,7 @@ from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.places.catalog import UnknownPlace, commune, communes, province, provinces
 from songkhoe.surveillance import aggregation as agg
-from songkhoe.surveillance import api, service
+from songkhoe.surveillance import service
 from songkhoe.surveillance.alerts import signal_of, state_of
 from songkhoe.surveillance.api import alert_summary
 from songkhoe.surveillance.cases import CLASSIFICATIONS
@@ -28,16 +28,17 @@ from songkhoe.timezones import local_time
 from songkhoe.web import map_indicators
 from songkhoe.web.i18n import register
 from songkhoe.web.pages import (
+    FormDep,
+    StoreDep,
     Viewer,
+    ViewerDep,
     message,
     page,
-    posted_form,
+    page_router,
     register_chart_panel,
     register_dashboard_panel,
     register_home_panel,
     register_nav,
-    to_login,
-    viewer,
 )
 
 register({
@@ -258,146 +259,135 @@ def _row(alert: dict) -> dict:
     return {**row, "commune_name": c.full_name, "province": c.province_code}
 
 
-def build_router(store: ResourceStore) -> APIRouter:
-    """The surveillance pages, with the JSON API (`api.py`) included."""
-    router = APIRouter(include_in_schema=False)
-    router.include_router(api.build_router(store))
+router = page_router()
 
-    @router.get("/surveillance")
-    def index(request: Request, state: str = "open") -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        if not (_officer(who) or _reporter(who)):
-            return message(request, who, 403, "surv_officers_only")
-        state = state if state in ("open", "confirmed", "dismissed", "all") else "open"
-        alerts = []
-        if _officer(who):
-            found = service.list_alerts(
-                store, who.principal, state=None if state == "all" else state
-            )
-            alerts = [_row(a) for a in found]
-        provinces_ = [province(p) for p in _my_provinces(who)] if _officer(who) else []
-        return page(request, "surveillance/index.html", who, alerts=alerts, state=state,
-                    officer=_officer(who), reporter=_reporter(who), provinces=provinces_,
-                    diseases=DISEASES)  # fmt: skip
 
-    @router.get("/surveillance/alerts/{alert_id}")
-    def alert_page(request: Request, alert_id: str) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        return _alert_page(request, who, alert_id)
+@router.get("/surveillance")
+def index(request: Request, store: StoreDep, who: ViewerDep, state: str = "open") -> Response:
+    if not (_officer(who) or _reporter(who)):
+        return message(request, who, 403, "surv_officers_only")
+    state = state if state in ("open", "confirmed", "dismissed", "all") else "open"
+    alerts = []
+    if _officer(who):
+        found = service.list_alerts(store, who.principal, state=None if state == "all" else state)
+        alerts = [_row(a) for a in found]
+    provinces_ = [province(p) for p in _my_provinces(who)] if _officer(who) else []
+    return page(request, "surveillance/index.html", who, alerts=alerts, state=state,
+                officer=_officer(who), reporter=_reporter(who), provinces=provinces_,
+                diseases=DISEASES)  # fmt: skip
 
-    def _alert_page(
-        request: Request, who: Viewer, alert_id: str, error: str | None = None, status: int = 200
-    ) -> Response:
-        if not _officer(who):
-            return message(request, who, 403, "surv_officers_only")
-        try:
-            history = service.alert_history(store, who.principal, alert_id)
-        except FhirError:
-            return message(request, who, 404, "surv_not_found")
-        alert = history[-1]
-        s = signal_of(alert)
-        weeks = np.arange(
-            np.datetime64(s.week - timedelta(weeks=len(s.recent) - 1)), np.datetime64(s.week) + 1, 7
+
+def _alert_page(
+    request: Request,
+    store: ResourceStore,
+    who: Viewer,
+    alert_id: str,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    """An alert with its weekly counts, status history and response Task, and the review form."""
+    if not _officer(who):
+        return message(request, who, 403, "surv_officers_only")
+    try:
+        history = service.alert_history(store, who.principal, alert_id)
+    except FhirError:
+        return message(request, who, 404, "surv_not_found")
+    alert = history[-1]
+    s = signal_of(alert)
+    weeks = np.arange(
+        np.datetime64(s.week - timedelta(weeks=len(s.recent) - 1)), np.datetime64(s.week) + 1, 7
+    )
+    chart = weekly_chart(weeks, np.array(s.recent, float), [], None, {s.week},
+                         f"{s.disease} {s.commune}")  # fmt: skip
+    return page(request, "surveillance/alert.html", who, status, row=_row(alert),
+                alert=alert, chart=chart,
+                history=[(v, state_of(v), local_time(v["meta"]["lastUpdated"]))
+                         for v in history],
+                owners=service.owner_choices(s.commune),
+                task=service.alert_task(store, alert), error=error)  # fmt: skip
+
+
+@router.get("/surveillance/alerts/{alert_id}")
+def alert_page(request: Request, store: StoreDep, who: ViewerDep, alert_id: str) -> Response:
+    return _alert_page(request, store, who, alert_id)
+
+
+@router.post("/surveillance/alerts/{alert_id}")
+def review(
+    request: Request, store: StoreDep, who: ViewerDep, form: FormDep, alert_id: str
+) -> Response:
+    action = form.get("action", "")
+    note = form.get("reason") if action == "dismiss" else form.get("note")
+    try:
+        service.review_alert(
+            who.caller, alert_id, action=action, note=note, owner=form.get("owner")
         )
-        chart = weekly_chart(weeks, np.array(s.recent, float), [], None, {s.week},
-                             f"{s.disease} {s.commune}")  # fmt: skip
-        return page(request, "surveillance/alert.html", who, status, row=_row(alert),
-                    alert=alert, chart=chart,
-                    history=[(v, state_of(v), local_time(v["meta"]["lastUpdated"]))
-                             for v in history],
-                    owners=service.owner_choices(s.commune),
-                    task=service.alert_task(store, alert), error=error)  # fmt: skip
+    except FhirError as exc:
+        if exc.status in (403, 404):
+            return message(request, who, exc.status, "surv_not_found")
+        return _alert_page(request, store, who, alert_id, str(exc), exc.status)
+    return RedirectResponse(f"/surveillance/alerts/{alert_id}", 303)
 
-    @router.post("/surveillance/alerts/{alert_id}")
-    async def review(request: Request, alert_id: str) -> Response:
-        posted = await posted_form(store, request)
-        if isinstance(posted, Response):
-            return posted
-        who, form = posted
-        action = form.get("action", "")
-        note = form.get("reason") if action == "dismiss" else form.get("note")
-        try:
-            service.review_alert(
-                who.caller, alert_id, action=action, note=note, owner=form.get("owner")
-            )
-        except FhirError as exc:
-            if exc.status in (403, 404):
-                return message(request, who, exc.status, "surv_not_found")
-            return _alert_page(request, who, alert_id, str(exc), exc.status)
-        return RedirectResponse(f"/surveillance/alerts/{alert_id}", 303)
 
-    def _case_form(
-        request: Request, who: Viewer, values: dict, error: str | None = None,
-        saved: str | None = None, status: int = 200,
-    ) -> Response:  # fmt: skip
-        return page(request, "surveillance/case_form.html", who, status, values=values,
-                    error=error, saved=saved, diseases=DISEASES, deadlines=_deadlines(),
-                    classifications=list(CLASSIFICATIONS))  # fmt: skip
+def _case_form(
+    request: Request, who: Viewer, values: dict, error: str | None = None,
+    saved: str | None = None, status: int = 200,
+) -> Response:  # fmt: skip
+    return page(request, "surveillance/case_form.html", who, status, values=values,
+                error=error, saved=saved, diseases=DISEASES, deadlines=_deadlines(),
+                classifications=list(CLASSIFICATIONS))  # fmt: skip
 
-    @router.get("/surveillance/cases/new")
-    def case_form(request: Request, patient: str = "", saved: str | None = None) -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        if not _reporter(who):
-            return message(request, who, 403, "surv_reporters_only")
-        values = {"patient": patient, "onset": agg.today().isoformat()}
-        return _case_form(request, who, values, saved=saved)
 
-    @router.post("/surveillance/cases")
-    async def post_case(request: Request) -> Response:
-        posted = await posted_form(store, request)
-        if isinstance(posted, Response):
-            return posted
-        who, form = posted
-        if not _reporter(who):
-            return message(request, who, 403, "surv_reporters_only")
-        payload = {k: v for k, v in form.items() if k != "csrf" and v.strip()}
-        try:
-            created = service.report_case(who.caller, payload)
-        except FhirError as exc:
-            return _case_form(request, who, form, error=str(exc), status=exc.status)
-        return RedirectResponse(f"/surveillance/cases/new?saved={created['id']}", 303)
+@router.get("/surveillance/cases/new")
+def case_form(
+    request: Request, who: ViewerDep, patient: str = "", saved: str | None = None
+) -> Response:
+    if not _reporter(who):
+        return message(request, who, 403, "surv_reporters_only")
+    values = {"patient": patient, "onset": agg.today().isoformat()}
+    return _case_form(request, who, values, saved=saved)
 
-    @router.get("/surveillance/province/{code}")
-    def province_page(request: Request, code: str, disease: str = "dengue") -> Response:
-        who = viewer(store, request)
-        if who is None:
-            return to_login()
-        try:
-            place = province(code)
-            service.require_officer(who.principal, resource_type="Condition")
-            service.require_province(who.principal, code)
-        except UnknownPlace:
-            return message(request, who, 404, "not_found")
-        except FhirError:
-            return message(request, who, 403, "forbidden")
-        if disease not in DISEASES:
-            return message(request, who, 404, "not_found")
-        result = error = None
-        try:
-            result = service.province_forecast(
-                store, province_code=code, disease=disease, backtest_weeks=BACKTEST_WEEKS
-            )
-        except (agg.AggregationError, ForecastError) as exc:
-            error = str(exc)
-        chart = Markup("")
-        if result is not None:
-            alarms = {
-                signal_of(a).week
-                for a in service.list_alerts(store, who.principal, state=None, province_code=code)
-                if signal_of(a).disease == disease
-            } if _officer(who) else set()  # fmt: skip
-            chart = weekly_chart(
-                result.weeks[-CHART_WEEKS:], result.counts[-CHART_WEEKS:], result.future,
-                result.forecast, alarms, f"{DISEASES[disease].name_vi} {place.full_name}",
-            )  # fmt: skip
-        return page(request, "surveillance/province.html", who, prov=place, disease=disease,
-                    diseases=DISEASES, result=result, chart=chart, error=error,
-                    week_label=agg.week_label)  # fmt: skip
 
-    return router
+@router.post("/surveillance/cases")
+def post_case(request: Request, who: ViewerDep, form: FormDep) -> Response:
+    if not _reporter(who):
+        return message(request, who, 403, "surv_reporters_only")
+    payload = {k: v for k, v in form.items() if k != "csrf" and v.strip()}
+    try:
+        created = service.report_case(who.caller, payload)
+    except FhirError as exc:
+        return _case_form(request, who, form, error=str(exc), status=exc.status)
+    return RedirectResponse(f"/surveillance/cases/new?saved={created['id']}", 303)
+
+
+@router.get("/surveillance/province/{code}")
+def province_page(
+    request: Request, store: StoreDep, who: ViewerDep, code: str, disease: str = "dengue"
+) -> Response:
+    try:
+        place = province(code)
+        service.require_officer(who.principal, resource_type="Condition")
+        service.require_province(who.principal, code)
+    except UnknownPlace:
+        return message(request, who, 404, "not_found")
+    except FhirError:
+        return message(request, who, 403, "forbidden")
+    if disease not in DISEASES:
+        return message(request, who, 404, "not_found")
+    result = error = None
+    try:
+        result = service.province_forecast(
+            store, province_code=code, disease=disease, backtest_weeks=BACKTEST_WEEKS
+        )
+    except (agg.AggregationError, ForecastError) as exc:
+        error = str(exc)
+    chart = Markup("")
+    if result is not None:
+        alarms = service.alarm_weeks(store, who.principal, province_code=code, disease=disease)
+        chart = weekly_chart(
+            result.weeks[-CHART_WEEKS:], result.counts[-CHART_WEEKS:], result.future,
+            result.forecast, alarms, f"{DISEASES[disease].name_vi} {place.full_name}",
+        )  # fmt: skip
+    return page(request, "surveillance/province.html", who, prov=place, disease=disease,
+                diseases=DISEASES, result=result, chart=chart, error=error,
+                week_label=agg.week_label)  # fmt: skip

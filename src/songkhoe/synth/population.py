@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 
 from songkhoe.fhir.systems import (
-    ACT_CODE,
     BHYT,
     CCCD,
     CONDITION_CATEGORY,
@@ -34,10 +33,17 @@ from songkhoe.fhir.systems import (
     CONDITION_VERIFICATION,
     EXT_COMMUNE,
     HOUSEHOLD,
-    OBSERVATION_CATEGORY,
     PHONE,
-    SNOMED,
-    UCUM,
+)
+from songkhoe.ncd.checkup_codes import (
+    AMBULATORY,
+    CHECKUP_TYPE,
+    FOLLOW_UP_TYPE,
+    LABORATORY,
+    SMOKING,
+    SOCIAL_HISTORY,
+    VITAL_SIGNS,
+    quantity,
 )
 from songkhoe.places.catalog import communes, province
 from songkhoe.places.facilities import commune_station_id
@@ -60,33 +66,9 @@ def _cat(system: str, code: str, display: str) -> list[dict[str, Any]]:
     return [{"coding": [{"system": system, "code": code, "display": display}]}]
 
 
-VITAL_SIGNS = _cat(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")
-LABORATORY = _cat(OBSERVATION_CATEGORY, "laboratory", "Laboratory")
-SOCIAL_HISTORY = _cat(OBSERVATION_CATEGORY, "social-history", "Social History")
 PROBLEM_LIST = _cat(CONDITION_CATEGORY, "problem-list-item", "Problem List Item")
 ACTIVE = _cat(CONDITION_CLINICAL, "active", "Active")[0]
 CONFIRMED = _cat(CONDITION_VERIFICATION, "confirmed", "Confirmed")[0]
-AMBULATORY = {"system": ACT_CODE, "code": "AMB", "display": "ambulatory"}
-CHECKUP_TYPE = [
-    {
-        "coding": [{"system": SNOMED, "code": "185349003", "display": "Encounter for check up"}],
-        "text": "Khám sức khỏe định kỳ",
-    }
-]
-FOLLOW_UP_TYPE = [
-    {
-        "coding": [{"system": SNOMED, "code": "390906007", "display": "Follow-up encounter"}],
-        "text": "Tái khám, cấp thuốc bệnh mạn tính",
-    }
-]
-SMOKING = [
-    {"coding": [{"system": SNOMED, "code": code, "display": display}], "text": text}
-    for code, display, text in (
-        ("266919005", "Never smoked tobacco", "Không bao giờ hút thuốc"),
-        ("8517006", "Ex-smoker", "Đã bỏ thuốc"),
-        ("449868002", "Smokes tobacco daily", "Đang hút thuốc hằng ngày"),
-    )
-]  # indexed by clinical.NEVER / EX / CURRENT
 HYPERTENSION, DIABETES = icd10.concept("I10"), icd10.concept("E11")
 FOLLOW_UP_REASON = {1: [HYPERTENSION], 2: [DIABETES], 3: [HYPERTENSION, DIABETES]}
 _HTN_DRUGS = ("amlodipine", "enalapril", "losartan", "hydrochlorothiazide")
@@ -390,7 +372,7 @@ def _encounters(
     p = visits.person
     reason = (1 * rf.htn_tx[p] + 2 * rf.dm_tx[p]).tolist()
     com_of = commune[owner].tolist()
-    q = _quantity
+    q = quantity
     encounters, observations = [], []
     for (eid, who, com, t0, t1, is_checkup, labs, why, smoke, sbp, dbp, kg, cm, bmi, waist, fpg,
          tc) in zip(
@@ -450,10 +432,6 @@ def _encounters(
 
 _SYSTOLIC = loinc.concept(loinc.SYSTOLIC_BP.code)
 _DIASTOLIC = loinc.concept(loinc.DIASTOLIC_BP.code)
-
-
-def _quantity(value: float, unit: str) -> dict[str, Any]:
-    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
 
 
 def _observation(

@@ -4,14 +4,9 @@ from datetime import UTC, datetime
 
 import click
 
+from songkhoe.console import open_store
 from songkhoe.telehealth.escalation import escalate_overdue
 from songkhoe.telehealth.queues import QueueError, all_queues, configure_queue
-
-
-def _store():
-    from songkhoe.cli import open_store  # here: songkhoe.cli imports this module
-
-    return open_store()
 
 
 @click.group()
@@ -28,7 +23,7 @@ def queue_command(facility_id: str, specialty: str, specialists, backups) -> Non
     """Create or replace a specialty queue of a facility."""
     try:
         q = configure_queue(
-            _store(),
+            open_store(),
             facility_id=facility_id,
             specialty=specialty,
             specialists=list(specialists),
@@ -42,7 +37,7 @@ def queue_command(facility_id: str, specialty: str, specialists, backups) -> Non
 @telehealth.command("queues")
 def queues_command() -> None:
     """List the specialty queues."""
-    for q in all_queues(_store()):
+    for q in all_queues(open_store()):
         click.echo(f"{q.id}\t{q.name}\t{len(q.specialists)}+{len(q.backups)}")
 
 
@@ -51,5 +46,5 @@ def queues_command() -> None:
 def escalate_command(at: datetime | None) -> None:
     """Escalate consultations whose response target is missed (run from cron)."""
     moment = at.replace(tzinfo=UTC) if at else datetime.now(UTC)
-    done = escalate_overdue(_store(), moment)
+    done = escalate_overdue(open_store(), moment)
     click.echo(f"{len(done)} consultation(s) escalated")

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from songkhoe.auth.audit import RequestContext
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.models import Place, Principal, parse_scopes
-from songkhoe.clinical.records import Unshare, instant, search, write
+from songkhoe.clinical.records import Unshare, instant, write
 from songkhoe.clinical.staff import user_ref
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceStore
@@ -73,7 +73,7 @@ def overdue(caller: Caller, now: datetime) -> list[Case]:
         ]
         offset = 0
         while True:
-            batch = search(caller, "Task", [*items, ("_offset", str(offset))])
+            batch = caller.search("Task", [*items, ("_offset", str(offset))])
             found += batch
             if len(batch) < PAGE:
                 break

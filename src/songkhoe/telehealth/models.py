@@ -12,18 +12,18 @@ Communications (chat messages; the recommendation with a structured payload). A 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from songkhoe.auth.policy import CONSULT_CODE, SERVICE_CATEGORY
-from songkhoe.auth.policy import TASK_CODE as TASK_CODE  # re-exported
 from songkhoe.clinical.records import parse_instant
 from songkhoe.clinical.staff import user_of
 from songkhoe.fhir.systems import BASE, SNOMED
+from songkhoe.telehealth.access import CONSULT_CODE, SERVICE_CATEGORY
+from songkhoe.telehealth.access import TASK_CODE as TASK_CODE  # re-exported
 
 MESSAGE_CATEGORY = f"{BASE}/CodeSystem/communication-category"
 SPECIALTY = f"{BASE}/CodeSystem/specialty"
 QUEUE_ROLE = f"{BASE}/CodeSystem/queue-role"
 BUSINESS_STATUS = f"{BASE}/CodeSystem/telehealth-business-status"
 RECOMMENDATION_TYPE = "application/vnd.songkhoe.recommendation+json"
-# who sees a consultation: its participants only (songkhoe.auth.policy)
+# who sees a consultation: its participants only (songkhoe.telehealth.access)
 CONSULT_CATEGORY = {"system": SERVICE_CATEGORY, "code": CONSULT_CODE,
                     "display": "Telehealth consultation"}  # fmt: skip
 REFERRAL_CATEGORY = {"system": SNOMED, "code": "3457005", "display": "Patient referral"}

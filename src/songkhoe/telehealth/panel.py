@@ -4,22 +4,22 @@ codes of the prescriptions signed for the person.
 
 One query reads the person's ServiceRequests, Tasks, recommendation Communications and
 MedicationRequests through the reference index (their `subject`, Task.for), as
-`songkhoe.web.chart.about` reads the chart; the access rule is applied to what is found, and the
+`songkhoe.ncd.chart.about` reads the NCD chart; the access rule is applied to what is found, and the
 panel is audited as one search that lists what it shows. The viewer has already opened the
 person's record (the chart route checked it), so a record that names only this person and falls
 under no rule of its own is visible without asking the database again; a record that names other
 people, and every record of a consultation (its ServiceRequest and Task, the Communications based
-on it: seen by its participants only, songkhoe.auth.policy), is checked in full by
+on it: seen by its participants only, songkhoe.telehealth.access), is checked in full by
 `Access.can_see`.
 """
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, exists, or_
+from sqlalchemy import Connection
 
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.policy import patients_referenced
-from songkhoe.db.tables import idx_token, resource
+from songkhoe.fhir.queries import keep_tagged
 from songkhoe.fhir.search import of_subject
 from songkhoe.prescribing.service import prescription_codes
 from songkhoe.telehealth.models import CONSULT_CATEGORY, MESSAGE_CATEGORY, TASK_CODE, Case
@@ -82,15 +82,12 @@ def read(caller: Caller, patient_id: str) -> Panel:
 def _about(conn: Connection, patient_id: str) -> dict[str, list[dict]]:
     """The live resources of `PANEL_TYPES` whose subject is the person, by type; of the
     Communications, the recommendations only (not the chat nor the NCD worklists' calls)."""
-    recommendation = exists().where(
-        idx_token.c.res_type == "Communication",
-        idx_token.c.res_id == resource.c.res_id,
-        idx_token.c.param == "category",
-        idx_token.c.system == MESSAGE_CATEGORY,
-        idx_token.c.code == "recommendation",
-    )
-    query = of_subject(patient_id, PANEL_TYPES).where(
-        or_(resource.c.res_type != "Communication", recommendation)
+    query = keep_tagged(
+        of_subject(patient_id, PANEL_TYPES),
+        "Communication",
+        "category",
+        MESSAGE_CATEGORY,
+        "recommendation",
     )
     found: dict[str, dict[str, dict]] = {t: {} for t in PANEL_TYPES}
     for res_type, content in conn.execute(query):

@@ -13,16 +13,13 @@ then recorded by the hospital itself). The share is written in the referral's ow
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from songkhoe.auth.caller import Caller
-from songkhoe.auth.models import Principal, Role
+from songkhoe.auth.models import Place, Principal, Role
 from songkhoe.auth.policy import Access
-from songkhoe.auth.service import user_principal
+from songkhoe.auth.service import user_principal, users_at
 from songkhoe.clinical.documents import Document, facility_name, issuing_facility, person_facts
-from songkhoe.clinical.records import Share, instant, search, write
+from songkhoe.clinical.records import Share, instant, write
 from songkhoe.clinical.staff import practitioner_ref
-from songkhoe.db.tables import app_user
 from songkhoe.fhir.systems import BASE
 from songkhoe.places.catalog import UnknownPlace
 from songkhoe.places.facilities import facility
@@ -119,17 +116,9 @@ def _blind_receivers(caller: Caller, patient_id: str, facility_id: str) -> list[
     """The receiving facility's clinicians who do not already see the person."""
     engine = caller.store.engine
     with engine.connect() as conn:
-        users = conn.execute(
-            select(app_user.c.id).where(
-                app_user.c.place_kind == "facility",
-                app_user.c.place_code == facility_id,
-                app_user.c.role.in_([r.value for r in RECEIVING_ROLES]),
-                app_user.c.active,
-            )
-        ).scalars()
         return [
             u
-            for u in users
+            for u in users_at(conn, Place("facility", facility_id), RECEIVING_ROLES)
             if not Access(user_principal(engine, u)).check_people(conn, {patient_id})
         ]
 
@@ -190,17 +179,15 @@ def referrals_for(caller: Caller) -> list[Case]:
     place = caller.principal.place
     tasks = []
     if place.kind == "facility":
-        tasks += search(caller, "Task", [("owner", f"Organization/{place.code}"), *base])
-    sent = search(
-        caller,
-        "ServiceRequest",
+        tasks += caller.search("Task", [("owner", f"Organization/{place.code}"), *base])
+    sent = caller.search("ServiceRequest",
         [("requester", f"Practitioner/{caller.principal.id}"),
          ("category", f"{REFERRAL_CATEGORY['system']}|{REFERRAL_CATEGORY['code']}"),
          ("_count", "200")],
     )  # fmt: skip
     if sent:
         ids = ",".join(r["id"] for r in sent)
-        tasks += search(caller, "Task", [("_id", ids), *base])
+        tasks += caller.search("Task", [("_id", ids), *base])
     return joined(caller, tasks)
 
 

@@ -19,10 +19,11 @@ import orjson
 
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.guard import not_found
-from songkhoe.clinical.records import Share, instant, search, write
+from songkhoe.clinical.records import Share, instant, write
 from songkhoe.clinical.staff import facility_of, practitioner_ref, user_ref
 from songkhoe.config import get_settings
 from songkhoe.fhir import search as fhir_search
+from songkhoe.fhir.names import full_name
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.search import parse_query
 from songkhoe.fhir.store import ResourceNotFound, ResourceStore
@@ -201,6 +202,38 @@ def _attachment(caller: Caller, ref: str, patient_id: str) -> str:
     return f"{resource_type}/{resource_id}"
 
 
+def attachable(caller: Caller, patient_id: str) -> list[dict]:
+    """What the caller may attach to a consultation about the person (audited searches): their
+    images, documents and reports, and their latest observations."""
+    subject = ("subject", f"Patient/{patient_id}")
+    found = []
+    for resource_type in ("ImagingStudy", "Media", "DocumentReference", "DiagnosticReport"):
+        found += caller.search(resource_type, [subject, ("_count", "20")])
+    found += caller.search("Observation", [subject, ("_sort", "-date"), ("_count", "15")])
+    return found
+
+
+def attached(caller: Caller, case: Case) -> list[dict]:
+    """The case's attachments as the caller may see them (audited reads); for one the caller
+    may not see, its bare reference `{"resourceType", "id"}`."""
+    shown = []
+    for info in case.request.get("supportingInfo", []):
+        resource_type, _, resource_id = info["reference"].partition("/")
+        try:
+            shown.append(caller.read("read", resource_type, resource_id))
+        except (FhirError, LookupError):
+            shown.append({"resourceType": resource_type, "id": resource_id})
+    return shown
+
+
+def patient_names(caller: Caller, ids: set[str]) -> dict[str, str]:
+    """The names of the people among `ids` whom the caller may see (audited as one search)."""
+    if not ids:
+        return {}
+    found = caller.search("Patient", [("_id", ",".join(sorted(ids))), ("_count", "1000")])
+    return {p["id"]: full_name(p) for p in found}
+
+
 def load_case(caller: Caller, case_id: str, *, code: str = "consultation") -> Case:
     """The current version of a case the caller may open, audited as one read; a refusal is
     audited as a refusal and answers the same 404 as a case that does not exist."""
@@ -272,8 +305,7 @@ def post_message(caller: Caller, *, case: Case, text: str, now: datetime) -> dic
 
 def messages(caller: Caller, case: Case) -> list[dict]:
     """The case's chat messages and recommendation, oldest first."""
-    return search(
-        caller,
+    return caller.search(
         "Communication",
         [
             ("based-on", f"ServiceRequest/{case.id}"),
@@ -354,8 +386,8 @@ def cases_for(caller: Caller) -> list[Case]:
     person's cases, on their chart: songkhoe.telehealth.panel)."""
     me = f"Practitioner/{caller.principal.id}"
     base = [("code", f"{TASK_CODE}|consultation"), ("_sort", "-_lastUpdated"), ("_count", "200")]
-    tasks = search(caller, "Task", [("owner", me), *base])
-    tasks += search(caller, "Task", [("requester", me), *base])
+    tasks = caller.search("Task", [("owner", me), *base])
+    tasks += caller.search("Task", [("requester", me), *base])
     return joined(caller, tasks)
 
 
@@ -366,7 +398,7 @@ def joined(caller: Caller, tasks: list[dict]) -> list[Case]:
         return []
     ids = ",".join(t["id"] for t in tasks)
     requests = {
-        r["id"]: r for r in search(caller, "ServiceRequest", [("_id", ids), ("_count", "1000")])
+        r["id"]: r for r in caller.search("ServiceRequest", [("_id", ids), ("_count", "1000")])
     }
     cases = [Case(requests[t["id"]], t) for t in tasks if t["id"] in requests]
     return [c for c in cases if may_open(caller, c)]

@@ -1,1 +1,2 @@
-"""The web app: FastAPI app factory, UI routers, templates and static files."""
+"""The web kit: the page frame, sessions and CSRF, forms, interface text, charts and maps that the
+domains build their pages with (ARCHITECTURE.md); it imports no domain."""

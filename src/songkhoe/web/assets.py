@@ -82,17 +82,16 @@ def send(
     return Response(body, media_type=media_type, headers=extra)
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(include_in_schema=False)
+# Public: the login page needs them too, and they are published libraries, the same for everyone.
+router = APIRouter(include_in_schema=False)
 
-    @router.get("/static/vendor/{name}")
-    def vendor(request: Request, name: str) -> Response:
-        if name not in SOURCES:
-            return Response("not found", status_code=404, media_type="text/plain")
-        found = asset(name)
-        if request.headers.get("if-none-match") == found.etag:
-            return Response(status_code=304, headers={"etag": found.etag})
-        cached = {"etag": found.etag, "cache-control": "public, max-age=604800"}
-        return send(request, found.body, found.media_type, gzipped=found.gzipped, headers=cached)
 
-    return router
+@router.get("/static/vendor/{name}")
+def vendor(request: Request, name: str) -> Response:
+    if name not in SOURCES:
+        return Response("not found", status_code=404, media_type="text/plain")
+    found = asset(name)
+    if request.headers.get("if-none-match") == found.etag:
+        return Response(status_code=304, headers={"etag": found.etag})
+    cached = {"etag": found.etag, "cache-control": "public, max-age=604800"}
+    return send(request, found.body, found.media_type, gzipped=found.gzipped, headers=cached)

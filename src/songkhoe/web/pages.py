@@ -2,30 +2,44 @@
 navigation, CSRF-checked forms, and the templates' filters: `local_date` and `local_time` show
 stored UTC times in Vietnam's time (songkhoe.timezones), `person_name` a Patient's name.
 
-A domain's UI router (ncd, surveillance, imaging, telehealth, chatbot, ...) builds its pages with
-these helpers, keeps its templates under `web/templates/<domain>/`, registers its interface text
-with `songkhoe.web.i18n.register` and its menu entries with `register_nav`.
+A domain's pages live on a module-level router made by `page_router()`: every route on it is for
+logged-in users (a request without a session is sent to the login page before the handler runs),
+and a handler takes what it needs as FastAPI dependencies: `StoreDep` (the app's store),
+`ViewerDep` (who is looking) and `FormDep` (the posted form, its CSRF token checked; a stale one
+is answered 403 "expired_form"; `FormDataDep` the same as Starlette's FormData, for file uploads
+and repeated fields). A domain keeps its templates under `web/templates/<domain>/`,
+registers its interface text with `songkhoe.web.i18n.register` and its menu entries with
+`register_nav`.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 
 from songkhoe.auth.audit import RequestContext
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.models import ROLE_LABELS_VI, Principal
 from songkhoe.auth.policy import Access, stations
+from songkhoe.fhir.deps import StoreDep
+from songkhoe.fhir.names import full_name
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.places.catalog import commune, province
 from songkhoe.places.facilities import station_communes
 from songkhoe.timezones import local_date, local_time
 from songkhoe.web.i18n import language, translator
-from songkhoe.web.identity import full_name
-from songkhoe.web.session import CsrfFailure, check_token, current_session, form_data
+from songkhoe.web.session import (
+    SESSION_COOKIE,
+    CsrfFailure,
+    check_token,
+    current_session,
+    form_data,
+)
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 TEMPLATES.env.filters.update(local_date=local_date, local_time=local_time, person_name=full_name)
@@ -73,7 +87,7 @@ class Viewer:
 
 
 def viewer(store: ResourceStore, request: Request) -> Viewer | None:
-    """The logged-in user of `request`, or None (then answer with `to_login()`)."""
+    """The logged-in user of `request`, or None."""
     session = current_session(store, request)
     if session is None:
         return None
@@ -81,8 +95,81 @@ def viewer(store: ResourceStore, request: Request) -> Viewer | None:
     return Viewer(Caller(store, session.principal, RequestContext(address)), session.csrf_token)
 
 
+class LoginRequired(Exception):
+    """A page asked for without a session: answered with the login page (`install`)."""
+
+
+class ExpiredForm(Exception):
+    """A form posted without the session's CSRF token: answered 403 "expired_form"."""
+
+    def __init__(self, who: Viewer) -> None:
+        self.who = who
+
+
+def logged_in(request: Request, store: StoreDep) -> Viewer:
+    """The dependency of every page route: the viewer, or LoginRequired."""
+    who = viewer(store, request)
+    if who is None:
+        raise LoginRequired
+    return who
+
+
+ViewerDep = Annotated[Viewer, Depends(logged_in)]
+
+
+def _require_token(who: Viewer, token: object) -> None:
+    """ExpiredForm unless `token` is the viewer's session CSRF token."""
+    try:
+        check_token(who.csrf, token if isinstance(token, str) else None)
+    except CsrfFailure:
+        raise ExpiredForm(who) from None
+
+
+async def csrf_form(request: Request, who: ViewerDep) -> dict[str, str]:
+    """The posted form if it carries the session's CSRF token, else ExpiredForm."""
+    form = await form_data(request)
+    _require_token(who, form.get("csrf"))
+    return form
+
+
+FormDep = Annotated[dict[str, str], Depends(csrf_form)]
+
+
+async def csrf_form_data(request: Request, who: ViewerDep) -> FormData:
+    """The posted form as Starlette parses it, for what FormDep's dict cannot hold: a multipart
+    body's files and repeated fields (checkboxes); its CSRF token checked like FormDep's."""
+    form = await request.form()
+    _require_token(who, form.get("csrf"))
+    return form
+
+
+FormDataDep = Annotated[FormData, Depends(csrf_form_data)]
+
+
+def page_router(**options) -> APIRouter:
+    """A router of pages for logged-in users only (see the module's docstring)."""
+    return APIRouter(include_in_schema=False, dependencies=[Depends(logged_in)], **options)
+
+
 def to_login() -> Response:
     return RedirectResponse("/login", 303)
+
+
+def install(app: FastAPI) -> None:
+    """Answer the page kit's exceptions: the login page, or the expired-form message."""
+
+    async def login_required(request: Request, _exc: Exception) -> Response:
+        response = to_login()
+        if SESSION_COOKIE in request.cookies:  # ended or expired: forget it
+            response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    async def expired_form(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ExpiredForm)
+        return message(request, exc.who, 403, "expired_form")
+
+    app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(ExpiredForm, expired_form)
 
 
 def render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
@@ -122,31 +209,6 @@ def page(request: Request, name: str, who: Viewer, status: int = 200, **context)
 def message(request: Request, who: Viewer, status: int, key: str) -> HTMLResponse:
     """A page that only says `t(key)` (refusals, not found, ...)."""
     return page(request, "message.html", who, status, message=key)
-
-
-async def checked_form(request: Request, who: Viewer) -> dict[str, str] | None:
-    """The posted form if it carries the session's CSRF token, else None (answer with
-    `message(request, who, 403, "expired_form")`)."""
-    form = await form_data(request)
-    try:
-        check_token(who.csrf, form.get("csrf"))
-    except CsrfFailure:
-        return None
-    return form
-
-
-async def posted_form(
-    store: ResourceStore, request: Request
-) -> tuple[Viewer, dict[str, str]] | Response:
-    """The logged-in viewer and their CSRF-checked form, or the answer to send instead: to the
-    login page, or 403 "expired_form"."""
-    who = viewer(store, request)
-    if who is None:
-        return to_login()
-    form = await checked_form(request, who)
-    if form is None:
-        return message(request, who, 403, "expired_form")
-    return who, form
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,12 @@ def current_session(store: ResourceStore, request: Request) -> Session | None:
 
 
 async def form_data(request: Request) -> dict[str, str]:
-    return dict(parse_qsl((await request.body()).decode(errors="replace")))
+    return dict(await form_pairs(request))
+
+
+async def form_pairs(request: Request) -> list[tuple[str, str]]:
+    """Every field of a posted form in order, repeated names included (checkboxes)."""
+    return parse_qsl((await request.body()).decode(errors="replace"))
 
 
 def check_token(expected: str | None, given: str | None) -> None:

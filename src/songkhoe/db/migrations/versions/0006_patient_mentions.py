@@ -11,11 +11,11 @@ Revises: 0005
 Create Date: 2026-11-22
 """
 
+import re
+
 import orjson
 import sqlalchemy as sa
 from alembic import op
-
-from songkhoe.fhir.indexing import MENTIONS_PATIENT, patient_mentions
 
 revision = "0006"
 down_revision = "0005"
@@ -39,6 +39,27 @@ reference = sa.table(
     sa.column("target_type"),
     sa.column("target_id"),
 )
+
+
+# Frozen as of migration 0006: copied from songkhoe.fhir.indexing as it was then, so that a later
+# change there does not change what this migration does.
+# A reference to a Patient in a resource's JSON as orjson writes it (compact): a `"reference":"`
+# inside a string value has its quotes escaped there, so it never matches.
+_PATIENT_REFERENCE = re.compile(
+    rb'"reference":"Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^"]*)?"'
+)
+MENTIONS_PATIENT = "_mentions-patient"  # the parameter of `patient_mentions` rows
+
+
+def patient_mentions(
+    compact_json: bytes, reference: list[tuple[str, str | None, str]]
+) -> list[tuple[str, str, str]]:
+    """Reference rows, under the parameter MENTIONS_PATIENT, for the Patients that a resource
+    references in its compact JSON but not through its reference search parameters
+    (`reference`, its reference index rows)."""
+    named = {m.decode() for m in _PATIENT_REFERENCE.findall(compact_json)}
+    indexed = {target for _, kind, target in reference if kind == "Patient"}
+    return [(MENTIONS_PATIENT, "Patient", patient) for patient in sorted(named - indexed)]
 
 
 def _compact(content: str | dict) -> bytes:

@@ -1,4 +1,5 @@
-"""Checks of the identity numbers typed when registering a person, and duplicate detection.
+"""Checks of the identity numbers typed when registering a person (`registration`), and the
+lookups of duplicates.
 
 CCCD (căn cước công dân, Thông tư 59/2021/TT-BCA, Điều 7; as `songkhoe.synth.demography`
 generates them): 12 digits = 3-digit birth-province code (the 63 pre-2025 provinces,
@@ -17,6 +18,7 @@ from datetime import date
 from sqlalchemy import Connection
 
 from songkhoe.fhir.indexing import normalize_string
+from songkhoe.fhir.names import full_name
 from songkhoe.fhir.search import page, parse_query
 from songkhoe.fhir.systems import BHYT, CCCD
 from songkhoe.places.former_provinces import CCCD_PROVINCE_CODES
@@ -50,11 +52,6 @@ def _everyone(conn: Connection, items: list[tuple[str, str]]) -> list[dict]:
 def registered_ids(conn: Connection, system: str, value: str) -> list[str]:
     """Ids of the live Patients holding an identifier."""
     return sorted(r["id"] for r in _everyone(conn, [("identifier", f"{system}|{value}")]))
-
-
-def full_name(patient: dict) -> str:
-    name = (patient.get("name") or [{}])[0]
-    return name.get("text") or " ".join([name.get("family", ""), *name.get("given", [])]).strip()
 
 
 def same_name_and_birth(conn: Connection, name: str, birth: date) -> list[str]:

@@ -1,28 +1,28 @@
-"""A person's chart: what the record page shows besides the summary. Blood-pressure and glucose
-trends (SVG), the latest measurements, the WHO CVD RiskAssessment with the inputs it was
-computed from (its `basis`), and the history of visits and calls. Everything is read in one
-query (the resources whose `subject` is the person, through the reference index), kept if the
-viewer may see it, and audited once, as one search."""
+"""A person's NCD chart: blood-pressure and glucose readings over time, the latest measurements,
+the WHO CVD RiskAssessment with the inputs it was computed from (its `basis`), the diagnoses and
+active medicines, and the history of visits and calls. Everything is read in one query (the
+resources whose `subject` is the person, through the reference index), kept if the caller may
+see it, and audited once, as one search. What counts follows the NCD projections' rules
+(`songkhoe.ncd.projections`): Observations entered in error or cancelled, refuted diagnoses and
+void visits are left out, glucose is in mmol/L; the risk is the NCD WHO CVD assessment
+(`songkhoe.ncd.service.is_who_cvd`), not any RiskAssessment."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
-from markupsafe import Markup
 from sqlalchemy import Connection
 
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.policy import patients_referenced
 from songkhoe.fhir.search import of_subject
-from songkhoe.fhir.store import ResourceStore
 from songkhoe.fhir.systems import LOINC, SNOMED
 from songkhoe.ncd import projections as proj
+from songkhoe.ncd.checkup_codes import CHECKUP_CODE, FOLLOW_UP_CODE
+from songkhoe.ncd.contacts import is_worklist_contact
 from songkhoe.ncd.scores import bp_grade
 from songkhoe.ncd.service import BAND_SYSTEM, is_who_cvd
 from songkhoe.terminology import loinc
 from songkhoe.timezones import local_date
-from songkhoe.web import svg
-from songkhoe.web.i18n import register
-from songkhoe.web.worklist_views import WORKLIST_SYSTEM
 
 PLAIN_TYPES = ("Observation", "Encounter", "RiskAssessment", "Condition", "MedicationRequest")
 CHART_TYPES = (*PLAIN_TYPES, "Communication")
@@ -35,37 +35,6 @@ MEASURES = (
     loinc.FASTING_GLUCOSE,
 )
 
-register(
-    {
-        "bp_trend": ("Diễn biến huyết áp", "Blood pressure trend"),
-        "glucose_trend": ("Diễn biến glucose máu lúc đói", "Fasting glucose trend"),
-        "systolic": ("Tâm thu", "Systolic"),
-        "diastolic": ("Tâm trương", "Diastolic"),
-        "glucose": ("Glucose lúc đói", "Fasting glucose"),
-        "latest_measures": ("Chỉ số gần nhất", "Latest measurements"),
-        "risk_scores": ("Nguy cơ tim mạch", "Cardiovascular risk"),
-        "who_cvd": ("Nguy cơ tim mạch 10 năm (WHO 2019)", "10-year CVD risk (WHO 2019)"),
-        "risk_inputs": ("Dựa trên", "Based on"),
-        "no_risk": ("Chưa tính được nguy cơ.", "No risk computed yet."),
-        "bp_grade_label": ("Phân độ huyết áp gần nhất", "Latest blood pressure grade"),
-        "history": ("Lịch sử khám và liên hệ", "Visits and contacts"),
-        "checkup_visit": ("Khám sức khỏe định kỳ", "Check-up"),
-        "followup_visit": ("Tái khám", "Follow-up"),
-        "other_visit": ("Lượt khám", "Visit"),
-        "contact_call": ("Gọi điện", "Phone call"),
-        "contact_visit": ("Thăm tại nhà", "Home visit"),
-        "smoking_status": ("Hút thuốc lá", "Smoking"),
-        "diabetes_known": ("Đái tháo đường", "Diabetes"),
-        "age_years": ("Tuổi", "Age"),
-        "bp_optimal": ("Tối ưu", "Optimal"),
-        "bp_normal": ("Bình thường", "Normal"),
-        "bp_high_normal": ("Bình thường cao", "High normal"),
-        "bp_grade1": ("Tăng huyết áp độ 1", "Grade 1 hypertension"),
-        "bp_grade2": ("Tăng huyết áp độ 2", "Grade 2 hypertension"),
-        "bp_grade3": ("Tăng huyết áp độ 3", "Grade 3 hypertension"),
-    }
-)
-
 
 def code_of(res: dict) -> str:
     codings = (res.get("code") or {}).get("coding") or [{}]
@@ -74,7 +43,8 @@ def code_of(res: dict) -> str:
 
 def _number(quantity: dict | None) -> str:
     """A quantity's value and unit ("62.5 kg"), "" without a numeric value."""
-    value = (quantity or {}).get("value")
+    quantity = quantity or {}
+    value = quantity.get("value")
     if not isinstance(value, int | float):
         return ""
     return f"{value:g} {quantity.get('unit', '')}".strip()
@@ -116,18 +86,17 @@ class Risk:
     day: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Chart:
-    bp_chart: Markup
-    glucose_chart: Markup
+    pressures: list[tuple[date, float, float]]  # (day, systolic, diastolic), oldest first
+    glucose: list[tuple[date, float]]  # (day, fasting glucose in mmol/L), oldest first
     latest: list[tuple[str, str, str]]  # (label, value with unit, day)
     bp_grade: str
     risk: Risk | None
     risk_basis: list[tuple[str, str]]  # (day, description)
-    history: list[tuple[str, str, str]]  # (day, kind key, detail)
-    conditions: list[str] = field(default_factory=list)  # diagnoses that count
-    medications: list[tuple[str, str]] = field(default_factory=list)  # active: (name, dosage)
-    found: list[dict] = field(default_factory=list)
+    history: list[tuple[str, str, str]]  # (day, kind: checkup_visit, contact_call..., detail)
+    conditions: list[str]  # diagnoses that count
+    medications: list[tuple[str, str]]  # active: (name, dosage)
 
 
 def _at(res: dict, *names: str) -> str:
@@ -164,7 +133,7 @@ def about(conn: Connection, caller: Caller, patient_id: str) -> dict[str, list[d
     consultations' own rule for Communications)."""
     found: dict[str, dict[str, dict]] = {t: {} for t in CHART_TYPES}
     for res_type, content in conn.execute(of_subject(patient_id, CHART_TYPES)):
-        if res_type == "Communication" and not _worklist_contact(content):
+        if res_type == "Communication" and not is_worklist_contact(content):
             continue
         plain = res_type in PLAIN_TYPES and patients_referenced(content) <= {patient_id}
         if plain or caller.access.can_see(conn, content):
@@ -172,21 +141,17 @@ def about(conn: Connection, caller: Caller, patient_id: str) -> dict[str, list[d
     return {t: list(by_id.values()) for t, by_id in found.items()}
 
 
-def _worklist_contact(com: dict) -> bool:
-    return any(
-        c.get("system") == WORKLIST_SYSTEM
-        for cat in com.get("category", [])
-        for c in cat.get("coding", [])
-    )
+def _visit_kind(encounter: dict) -> str:
+    codes = {c for ty in encounter.get("type", []) for c in proj.codes(ty, SNOMED)}
+    if CHECKUP_CODE in codes:
+        return "checkup_visit"
+    return "followup_visit" if FOLLOW_UP_CODE in codes else "other_visit"
 
 
-def load(store: ResourceStore, caller: Caller, patient_id: str, t) -> Chart:
-    """The chart of a person the caller may see (checked by the caller, e.g. `open_record`);
-    the caller audits `found` as one search. What counts follows the NCD projections' rules
-    (`songkhoe.ncd.projections`): Observations entered in error or cancelled, refuted
-    diagnoses and void visits are left out, glucose is shown in mmol/L; the risk is the NCD WHO
-    CVD assessment (`songkhoe.ncd.service.is_who_cvd`), not any RiskAssessment."""
-    with store.engine.connect() as conn:
+def load(caller: Caller, patient_id: str) -> Chart:
+    """The chart of a person the caller may see (checked by the caller, e.g. `open_record`),
+    audited as one search of what it read."""
+    with caller.store.engine.connect() as conn:
         record = about(conn, caller, patient_id)
 
     def observed(obs: dict) -> tuple[str, str]:
@@ -201,44 +166,30 @@ def load(store: ResourceStore, caller: Caller, patient_id: str, t) -> Chart:
     contacts = record["Communication"]
     history = record["Condition"] + record["MedicationRequest"]
     found = observations + encounters + risks + contacts
+    caller.audit_found("search-type", found + history, f"Patient/{patient_id}: chart")
     by_code: dict[str, list[dict]] = {}
     for obs in observations:
         for code in proj.codes(obs.get("code"), LOINC):
             by_code.setdefault(code, []).append(obs)
     pressures = [
-        (_day(_at(o, *proj.OBSERVED)), p)
+        (_day(_at(o, *proj.OBSERVED)), *p)
         for o in observations
         if (p := proj.blood_pressure(o)) is not None
     ]
-    bp_chart = svg.trend(
-        t("bp_trend"),
-        [
-            svg.Series(t("systolic"), [(d, p[0]) for d, p in pressures], "s1"),
-            svg.Series(t("diastolic"), [(d, p[1]) for d, p in pressures], "s2"),
-        ],
-        [svg.Reference(140, "140"), svg.Reference(90, "90")],
-        unit="mmHg",
-    )
     per_mmol = proj.LABS[loinc.FASTING_GLUCOSE.code]
     glucose = [
         (_day(_at(o, *proj.OBSERVED)), value)
         for o in by_code.get(loinc.FASTING_GLUCOSE.code, [])
         if (value := proj.mmol(o.get("valueQuantity"), per_mmol)) is not None
     ]
-    glucose_chart = svg.trend(
-        t("glucose_trend"),
-        [svg.Series(t("glucose"), glucose, "s3")],
-        [svg.Reference(7.0, "7,0")],
-        unit="mmol/L",
-    )
     latest = []
-    for code in MEASURES:
-        valued = [o for o in by_code.get(code.code, []) if _number(o.get("valueQuantity"))]
+    for measure in MEASURES:
+        valued = [o for o in by_code.get(measure.code, []) if _number(o.get("valueQuantity"))]
         if valued:
             last = valued[-1]
             day = _day(_at(last, *proj.OBSERVED)).isoformat()
-            latest.append((code.vi, _number(last["valueQuantity"]), day))
-    grade = str(bp_grade([pressures[-1][1][0]], [pressures[-1][1][1]])[0]) if pressures else ""
+            latest.append((measure.vi, _number(last["valueQuantity"]), day))
+    grade = str(bp_grade([pressures[-1][1]], [pressures[-1][2]])[0]) if pressures else ""
     risk = risks[-1] if risks else None
     everything = {f"{r['resourceType']}/{r['id']}": r for r in found + history}
     basis = []
@@ -247,38 +198,25 @@ def load(store: ResourceStore, caller: Caller, patient_id: str, t) -> Chart:
         if res is not None:
             stamp = proj.time_of(res, *proj.OBSERVED, "period", "onsetDateTime", "authoredOn")
             basis.append((local_date(stamp), describe(res)))
-    events = []
-    for enc in encounters:
-        codes = {c for ty in enc.get("type", []) for c in proj.codes(ty, SNOMED)}
-        kind = (
-            "checkup_visit"
-            if proj.CHECKUP_TYPE in codes
-            else "followup_visit"
-            if proj.FOLLOW_UP_TYPE in codes
-            else "other_visit"
-        )
-        events.append((local_date(_at(enc, "period")), kind, ""))
+    events = [(local_date(_at(enc, "period")), _visit_kind(enc), "") for enc in encounters]
     for com in contacts:
         medium = ((com.get("medium") or [{}])[0].get("coding") or [{}])[0].get("code")
         note = " ".join(p.get("contentString", "") for p in com.get("payload", []))
         kind = "contact_call" if medium == "PHONE" else "contact_visit"
         events.append((local_date(_at(com, "sent")), kind, note))
     events.sort(key=lambda e: e[0], reverse=True)
-    conditions = [describe(c) for c in record["Condition"] if proj.condition_counts(c)]
-    medications = [
-        (describe(m), ((m.get("dosageInstruction") or [{}])[0]).get("text") or "")
-        for m in record["MedicationRequest"]
-        if m.get("status") == "active"
-    ]
     return Chart(
-        bp_chart,
-        glucose_chart,
+        pressures,
+        glucose,
         latest,
         grade,
         None if risk is None else risk_of(risk),
         basis,
         events,
-        conditions,
-        medications,
-        found + history,
+        [describe(c) for c in record["Condition"] if proj.condition_counts(c)],
+        [
+            (describe(m), ((m.get("dosageInstruction") or [{}])[0]).get("text") or "")
+            for m in record["MedicationRequest"]
+            if m.get("status") == "active"
+        ],
     )
