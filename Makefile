@@ -20,6 +20,7 @@ test: $(STAMP)
 # The checks that keep ARCHITECTURE.md true: style, the import contracts, the types.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench tools
+	$(VENV)/bin/ruff format --check src tests bench tools
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy | $(VENV)/bin/mypy-baseline filter
 

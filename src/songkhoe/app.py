@@ -3,10 +3,11 @@ routers (pages, JSON APIs), the FHIR API at /fhir and the hardening middleware a
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.routing import Match
 
 from songkhoe import __version__
 from songkhoe.auth import api as auth_api
@@ -14,6 +15,7 @@ from songkhoe.chatbot import views as chatbot_views
 from songkhoe.clinical import pages as clinical_pages
 from songkhoe.config import get_settings, tile_origin
 from songkhoe.fhir import api as fhir_api
+from songkhoe.fhir.openapi import JSON, MIDDLEWARE_ERRORS, response_doc
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.imaging import views as imaging_views
 from songkhoe.ncd import api as ncd_api
@@ -26,6 +28,27 @@ from songkhoe.web import assets, map_views, pages, views
 from songkhoe.web.hardening import install_hardening
 
 STATIC = Path(__file__).parent / "web" / "static"
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+HEALTH = {
+    "type": "object",
+    "required": ["status", "database"],
+    "properties": {
+        "status": {"enum": ["ok", "error"]},
+        "database": {"type": "string"},
+        "version": {"type": "string"},
+    },
+}
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """The methods the app answers at the request's path (none: a path it does not serve)."""
+    path, root_path = request.scope["path"], request.scope.get("root_path", "")
+    probes = ({"type": "http", "path": path, "root_path": root_path, "method": m} for m in METHODS)
+    return [
+        probe["method"]
+        for probe in probes
+        if any(route.matches(probe)[0] == Match.FULL for route in app.router.routes)
+    ]
 
 
 def create_app(*, store: ResourceStore) -> FastAPI:
@@ -35,7 +58,14 @@ def create_app(*, store: ResourceStore) -> FastAPI:
     app.state.store = store
     pages.install(app)
 
-    @app.get("/healthz")
+    @app.get(
+        "/healthz",
+        responses={
+            **MIDDLEWARE_ERRORS,
+            200: response_doc(HEALTH, "The database answers", media_type=JSON),
+            503: response_doc(HEALTH, "The database does not answer", media_type=JSON),
+        },
+    )
     def healthz() -> JSONResponse:
         try:
             with store.engine.connect() as conn:
@@ -62,6 +92,16 @@ def create_app(*, store: ResourceStore) -> FastAPI:
     app.include_router(chatbot_views.router)
     app.mount("/static", StaticFiles(directory=STATIC), "static")
     fhir_api.install(app)
+
+    @app.options("/{path:path}", include_in_schema=False)
+    def options(request: Request) -> Response:
+        """OPTIONS on a path the app serves: 204 and the methods it answers there in `Allow`
+        (RFC 9110, 9.3.7); 404 elsewhere. The route after all the others, that none takes."""
+        allowed = allowed_methods(app, request)
+        if not allowed:
+            raise HTTPException(404)
+        return Response(status_code=204, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
+
     settings = get_settings()
     install_hardening(  # last: the outermost layer, so it also covers 401s and errors
         app,

@@ -45,6 +45,7 @@ class Settings:
     chat_llm_timeout_s: float  # past this the chatbot quotes the knowledge base instead
     map_tiles_url: str  # an XYZ tile URL template under the disease map; "": boundaries only
     map_tiles_attribution: str  # the attribution its tile provider requires
+    base_url: str  # the server's public base URL, no trailing slash; "": it has none
 
 
 def _invalid(name: str, expected: str, value: str) -> SettingError:
@@ -107,6 +108,14 @@ def _url(name: str) -> str:
     return value
 
 
+def base_url() -> str:
+    """SONGKHOE_BASE_URL, the server's public base URL (https://songkhoe.example.vn) without a
+    trailing slash: references under its /fhir/ are this server's (songkhoe.fhir.validation);
+    "" (unset): the server has no absolute URL of its own. Never taken from a request's Host
+    header. Cheap enough to read where a reference is checked."""
+    return _url("SONGKHOE_BASE_URL").rstrip("/")
+
+
 def _tile_template(name: str) -> str:
     """An XYZ tile URL template such as https://tile.openstreetmap.org/{z}/{x}/{y}.png in
     variable `name`: http(s) with a fixed host (its origin goes into the CSP); "" if unset."""
@@ -158,6 +167,7 @@ def get_settings() -> Settings:
         chat_llm_timeout_s=_positive_number("SONGKHOE_CHAT_LLM_TIMEOUT_S", 8.0),
         map_tiles_url=_tile_template("SONGKHOE_MAP_TILES_URL"),
         map_tiles_attribution=env.get("SONGKHOE_MAP_TILES_ATTRIBUTION", ""),
+        base_url=base_url(),
     )
 
 

@@ -68,7 +68,8 @@ class Api:
     def ids(self, path: str, **params) -> list[str]:
         response = self.get(path, **params)
         assert response.status_code == 200, response.text
-        return sorted(e["resource"]["id"] for e in response.json().get("entry", []))
+        entries = response.json().get("entry", [])
+        return sorted(e["resource"]["id"] for e in entries if e["search"]["mode"] != "outcome")
 
 
 @pytest.fixture

@@ -143,7 +143,7 @@ def test_a_failing_write_rolls_back_the_earlier_ones(store):
     with pytest.raises(FhirError) as caught:
         run(
             store,
-            entry("POST", "Patient", patient()),
+            entry("POST", "Patient", patient("027090004321")),
             entry("PUT", "Patient/p1", patient(), ifMatch='W/"7"'),
         )
     assert caught.value.status == 412
@@ -157,7 +157,7 @@ def test_batch_answers_each_entry_on_its_own(store):
         entry("POST", "Patient", patient()),
         entry("POST", "Patient", patient(birthDate="12/04/1990")),
         entry("GET", "Patient/nobody"),
-        entry("PUT", "Patient/p9", patient()),
+        entry("PUT", "Patient/p9", patient("027090004321")),
         kind="batch",
     )
     assert [r["status"] for r in responses] == [

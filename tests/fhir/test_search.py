@@ -228,12 +228,12 @@ def test_count_include_and_revinclude(filled):
     with filled.engine.connect() as conn:
         assert count(conn, "Observation", query) == 2
         ids_on_page = [i for i, _ in page(conn, "Observation", query)]
-        extra = included(conn, "Observation", ids_on_page, query)
-    assert [r["id"] for r in extra] == ["an"]
+        extra, left_out = included(conn, "Observation", ids_on_page, query)
+    assert [r["id"] for r in extra] == ["an"] and left_out == []
     query = request("Patient", ("_id", "an,binh"), ("_revinclude", "Observation:patient"))
     with filled.engine.connect() as conn:
-        extra = included(conn, "Patient", ["an", "binh"], query)
-    assert [r["id"] for r in extra] == ["g1", "g2", "g3"]
+        extra, left_out = included(conn, "Patient", ["an", "binh"], query)
+    assert [r["id"] for r in extra] == ["g1", "g2", "g3"] and left_out == []
 
 
 def test_compartment_holds_everything_that_points_at_the_patient(filled):

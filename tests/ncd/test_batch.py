@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from songkhoe.cli import main
 from songkhoe.ncd.batch import OUTPUT_COLUMNS
 from songkhoe.ncd.commands import ncd
 
@@ -128,3 +129,78 @@ def test_ragged_rows_and_output_column_names_are_refused(tmp_path: Path) -> None
     source.write_text("age,bp_grade\n50,x\n")
     code, output = _run(source, tmp_path / "out.csv")
     assert (code, "column bp_grade is an output column" in output) == (2, True)
+
+
+COMMA_ROWS = (
+    '"Lê, Văn A",male,58,1,0,150,95,6.2,27.5,100,0,1,1,0,first,30.5,\n'
+    "p2,female,66,0,1,142,88,5.0,31,95,1,0,0,1,second,25,20\n"
+)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
+def test_semicolons_and_decimal_commas_score_as_the_comma_file(
+    tmp_path: Path, encoding: str
+) -> None:
+    """Excel in a Vietnamese locale writes `;` and the decimal comma (with a BOM for CSV UTF-8);
+    the output is the comma file's, byte for byte."""
+    comma, semicolon = tmp_path / "comma.csv", tmp_path / "semicolon.csv"
+    comma.write_text(HEADER + "\n" + COMMA_ROWS, encoding=encoding)
+    semicolon.write_text(
+        HEADER.replace(",", ";") + "\n"
+        "Lê, Văn A;male;58;1;0;150;95;6,2;27,5;100;0;1;1;0;first;30,5;\n"
+        "p2;female;66;0;1;142;88;5,0;31;95;1;0;0;1;second;25;20\n",
+        encoding=encoding,
+    )
+    assert _run(comma, tmp_path / "comma.out.csv")[0] == 0
+    code, output = _run(semicolon, tmp_path / "semicolon.out.csv")
+    assert code == 0, output
+    assert "scored 2 rows" in output
+    scored = (tmp_path / "semicolon.out.csv").read_bytes()
+    assert scored == (tmp_path / "comma.out.csv").read_bytes()
+    assert _read(tmp_path / "semicolon.out.csv")[0]["total_cholesterol_mmol"] == "6.2"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (HEADER.replace(",", ";") + "\np;male;45;0;0;120;80;5.5;22;80;1;1;0;0;none;;\n",
+         "row 2, column total_cholesterol_mmol: '5.5' has a point"),
+        ('age,bmi\n50,"27,5"\n', "row 2, column bmi: '27,5' is not a number"),
+    ],
+)  # fmt: skip
+def test_a_decimal_separator_against_the_files_separator_is_refused(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    """In a `;` file a point is the thousands separator ("1.234"); in a `,` file a quoted "5,6"
+    may be 56 in English: neither is guessed."""
+    source = tmp_path / "in.csv"
+    source.write_text(text)
+    code, output = _run(source, tmp_path / "out.csv")
+    assert (code, len(output.strip().splitlines())) == (2, 1)
+    assert message in output
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_file_without_header_loses_no_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("p1,male,58,1,0,150,95,6.2,27,100,0,1,1,0,first,30,\n")
+    with pytest.raises(SystemExit) as done:
+        main(["ncd", "score", str(source), "--output", str(tmp_path / "out.csv")])
+    assert done.value.code == 2
+    assert capsys.readouterr().err == (
+        f"songkhoe: error: {source}: the first line must name the columns "
+        "(expected e.g. sex, age, smoker, diabetes, ...)\n"
+    )
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_utf16_is_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("age,sbp\n50,120\n", encoding="utf-16")
+    with pytest.raises(SystemExit) as done:
+        main(["ncd", "score", str(source), "--output", str(tmp_path / "out.csv")])
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and len(err.splitlines()) == 1
+    assert err.startswith(f"songkhoe: error: {source}: the file is UTF-16, not UTF-8")

@@ -137,6 +137,9 @@ def test_a_signed_prescription_is_fhir_and_exports(record):
         "cach_dung": "Uống 1 viên x 2 lần/ngày, 30 ngày",
     }
     assert payload["loi_dan"] == "Ăn nhạt"
+    patient = caller.read("read", "Patient", "hoa")
+    unknown_birth = {k: v for k, v in patient.items() if k != "birthDate"}
+    assert national_payload(loaded, unknown_birth)["ngay_sinh_benh_nhan"] == ""  # not "01/01/"
 
 
 def caller_of(store, username: str) -> Caller:

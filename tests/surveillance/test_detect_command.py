@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from songkhoe.cli import main
 from songkhoe.surveillance.commands import surveillance
 
 DATA = Path(__file__).parent / "data"
@@ -141,3 +142,58 @@ def test_population_offset_errors(tmp_path: Path) -> None:
 def _read_commented(path: Path) -> list[dict[str, str]]:
     with path.open() as handle:
         return list(csv.DictReader(line for line in handle if not line.startswith("#")))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
+def test_semicolons_and_decimal_commas_detect_as_the_comma_file(
+    tmp_path: Path, encoding: str
+) -> None:
+    """Excel in a Vietnamese locale writes `;` and the decimal comma: a population of 8000,5 is
+    8000.5, and the output is the comma file's, byte for byte."""
+    pytest.importorskip("songkhoe.surveillance.farrington")
+    lines = [
+        line.rstrip("\n").split(",")
+        for line in (DATA / "farrington_input_population.csv").open()
+        if not line.startswith("#")
+    ]
+    rows = [lines[0], *([unit, day, count, f"{pop}.5"] for unit, day, count, pop in lines[1:])]
+    comma, semicolon = tmp_path / "comma.csv", tmp_path / "semicolon.csv"
+    comma.write_text("".join(",".join(row) + "\n" for row in rows), encoding=encoding)
+    semicolon.write_text(
+        "".join(";".join(row).replace(".", ",") + "\n" for row in rows), encoding=encoding
+    )
+    outputs = []
+    for source in (comma, semicolon):
+        out = tmp_path / f"{source.stem}.out.csv"
+        args = ("--method", "farrington-flexible", "--population-offset", "--output", out)
+        result = _detect(source, *args)
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert _read(tmp_path / "semicolon.out.csv")[0]["population"].endswith(".5")
+
+
+def test_a_file_without_header_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("2024-01-01,1\n2024-01-08,2\n2024-01-15,1\n")
+    with pytest.raises(SystemExit) as done:
+        main(["surveillance", "detect", str(source), "--method", "ears-c1", "--output", "o.csv"])
+    assert done.value.code == 2
+    assert capsys.readouterr().err == (
+        f"songkhoe: error: {source}: the first line must name the columns "
+        "(expected e.g. date, count, unit, population)\n"
+    )
+
+
+def test_utf16_is_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("date,count\n2024-01-01,1\n2024-01-08,2\n", encoding="utf-16")
+    out = tmp_path / "out.csv"
+    with pytest.raises(SystemExit) as done:
+        main(["surveillance", "detect", str(source), "--method", "ears-c1", "--output", str(out)])
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and len(err.splitlines()) == 1
+    assert err.startswith(f"songkhoe: error: {source}: the file is UTF-16, not UTF-8")
+    assert not out.exists()

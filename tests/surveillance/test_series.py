@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from songkhoe.csv_input import CsvInputError
 from songkhoe.surveillance.series import SeriesError, parse_rows, read_series
 
 DATA = Path(__file__).parent / "data"
@@ -87,7 +88,7 @@ def test_bad_input_names_the_row(text: str, message: str) -> None:
 def test_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     path.write_text("")
-    with pytest.raises(SeriesError, match="row 1: the file is empty"):
+    with pytest.raises(CsvInputError, match="the file is empty; the first line must name"):
         read_series(path)
 
 
@@ -133,3 +134,13 @@ def test_read_series_names_the_row(tmp_path: Path, text: str, message: str) -> N
     path.write_text(text)
     with pytest.raises(SeriesError, match=message):
         read_series(path)
+
+
+def test_a_semicolon_file_goes_row_by_row(tmp_path: Path) -> None:
+    """The column-wise reader splits at commas: a `;` file (with decimal commas) is read by
+    parse_rows, as the comma file is."""
+    path = tmp_path / "in.csv"
+    path.write_text("unit;date;count;population\na;2024-01-01;1;100,5\na;2024-01-08;3;100,5\n")
+    series = read_series(path)
+    assert series.units == ("a",)
+    assert series.counts.tolist() == [[1, 3]] and series.population.tolist() == [[100.5, 100.5]]

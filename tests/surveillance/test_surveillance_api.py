@@ -163,3 +163,15 @@ def test_a_review_with_the_session_cookie_needs_this_site_or_the_token(world):
     assert store.read("DetectedIssue", target["id"])["status"] == "preliminary"
     done = client.post(url, json=body, headers={"Origin": "http://testserver"})
     assert done.status_code == 200 and done.json()["state"] == "dismissed"
+
+
+def test_a_review_whose_fields_are_not_text_is_refused(world):
+    """Found by schemathesis: an owner, note or reason that is not text was a 500."""
+    _, outbreak, call = world
+    alert = next(a for a in call("GET", "bs.tinh", "/alerts", params={"state": "all"}).json()
+                 ["alerts"] if a["commune"] == outbreak.commune)  # fmt: skip
+    for action, body in (("confirm", {"owner": [None]}), ("confirm", {"note": 7}),
+                         ("dismiss", {"reason": True})):  # fmt: skip
+        refused = call("POST", "bs.tinh", f"/alerts/{alert['id']}/{action}", json=body)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["issue"][0]["expression"] == list(body)

@@ -211,6 +211,28 @@ def test_the_app_is_hardened(store, auth_headers):
     assert response.json()["issue"][0]["code"] == "too-costly"
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/fhir/Patient/a%00b",
+        "/fhir/Patient/a%00b/_history",
+        "/fhir/Patient/a%00b/$everything",
+        "/fhir/Patient?name=a%00b",
+        "/fhir/Patient?identifier=x%7Ca%00b",
+        "/fhir/Observation?subject=Patient/a%01b",
+        "/people?q=a%00b",
+    ],
+)
+def test_a_control_character_in_the_url_is_400_not_500(store, auth_headers, url):
+    """PostgreSQL refuses NUL in text: an id or search value holding one was a 500 there."""
+    client = TestClient(create_app(store=store), headers=auth_headers)
+    for method in ("GET", "DELETE") if "?" not in url else ("GET",):
+        response = client.request(method, url)
+        assert response.status_code == 400, (method, url)
+        if url.startswith("/fhir"):
+            assert response.json()["issue"][0]["code"] == "invalid"
+
+
 # --- log redaction
 
 

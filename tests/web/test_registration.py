@@ -8,8 +8,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from songkhoe.clinical import identity
 from songkhoe.db.tables import idx_token
+from songkhoe.fhir import identifiers
 from songkhoe.fhir.systems import CCCD
 
 from .conftest import HOME, add_users, csrf_of, logged_in, patient
@@ -72,14 +72,14 @@ def test_who_may_not_register_learns_nothing_from_the_post(office, username):
 def test_two_registrations_of_one_cccd_at_once_make_one_person(office, monkeypatch):
     """Both checks run before either write (each look at the store is slowed down): only one
     registration may go through, the other is told the CCCD is taken."""
-    looked = identity.registered_ids
+    looked = identifiers.holders
 
     def slow(*args, **kwargs):
         found = looked(*args, **kwargs)
         time.sleep(0.3)
         return found
 
-    monkeypatch.setattr(identity, "registered_ids", slow)
+    monkeypatch.setattr(identifiers, "holders", slow)
     cccd = "027160000099"
     clients = [logged_in(office, name) for name in ("worker", "second")]
     forms = [{**form(csrf_of(c.get("/people/new").text), cccd), "given": g, "confirm_new": "1"}

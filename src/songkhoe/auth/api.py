@@ -16,6 +16,14 @@ from songkhoe.auth.service import (
     principal_for_token,
 )
 from songkhoe.fhir.deps import StoreDep
+from songkhoe.fhir.openapi import (
+    JSON,
+    MIDDLEWARE_ERROR,
+    MIDDLEWARE_ERRORS,
+    body_doc,
+    json_answer,
+    response_doc,
+)
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceStore
 
@@ -48,9 +56,47 @@ def _oauth_error(error: str, description: str, status: int = 400) -> JSONRespons
 # Public on purpose: this is where a client without a token comes to get one; it authenticates
 # with its client credentials in the form or a Basic Authorization header.
 router = APIRouter(tags=["OAuth 2.0"])
+TOKEN_REQUEST = {  # RFC 6749 section 4.4.2; the client may authenticate with Basic instead
+    "type": "object",
+    "required": ["grant_type"],
+    "properties": {
+        "grant_type": {"enum": ["client_credentials"]},
+        "client_id": {"type": "string"},
+        "client_secret": {"type": "string"},
+        "scope": {"type": "string", "description": "SMART scopes, e.g. system/*.read"},
+    },
+}
+TOKEN = {  # RFC 6749 section 5.1
+    "type": "object",
+    "required": ["access_token", "token_type", "expires_in", "scope"],
+    "properties": {
+        "access_token": {"type": "string"},
+        "token_type": {"const": "bearer"},
+        "expires_in": {"type": "integer"},
+        "scope": {"type": "string"},
+    },
+}
+OAUTH_ERROR = {  # RFC 6749 section 5.2
+    "type": "object",
+    "required": ["error", "error_description"],
+    "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+}
 
 
-@router.post("/auth/token")
+@router.post(
+    "/auth/token",
+    responses={
+        **MIDDLEWARE_ERRORS,
+        **json_answer(TOKEN, "A bearer token"),
+        400: response_doc(
+            {"anyOf": [OAUTH_ERROR, MIDDLEWARE_ERROR]}, "An OAuth error", media_type=JSON
+        ),
+        401: response_doc(OAUTH_ERROR, "An OAuth error", media_type=JSON),
+    },
+    openapi_extra=body_doc(
+        TOKEN_REQUEST, "A token request", media_type="application/x-www-form-urlencoded"
+    ),
+)
 async def token(request: Request, store: StoreDep) -> JSONResponse:
     form = dict(parse_qsl((await request.body()).decode(errors="replace")))
     if form.get("grant_type") != "client_credentials":

@@ -93,12 +93,28 @@ class Caller:
     def visible(self, resource_type: str, items: list[tuple[str, str]]) -> list[dict]:
         """What `search` finds, not audited: for a caller that audits what it shows itself
         (`audit_found`), or a worker's poll that shows nothing."""
-        query = fhir_search.parse_query(resource_type, items)
-        query.restrict = self.access.restriction
+        query = self.search_request(resource_type, items)
         with self.store.engine.connect() as conn:
             found = [r for _, r in fhir_search.page(conn, resource_type, query)]
             ids = [r["id"] for r in found]
-            return found + fhir_search.included(conn, resource_type, ids, query)
+            return found + fhir_search.included(conn, resource_type, ids, query)[0]
+
+    def search_request(
+        self, resource_type: str, items: list[tuple[str, str]]
+    ) -> fhir_search.SearchRequest:
+        """A search on the caller's behalf: only the records they may see, `_include` and
+        `_revinclude` leaving out the types they may not read, and a chained parameter through
+        such a type refused (403, audited): `subject:Patient.identifier=<CCCD>` would tell
+        whose Observations these are without Patient read (search.html#chaining)."""
+        query = fhir_search.parse_query(resource_type, items)
+        refused = self.access.chain_refusal(query.chained)
+        if refused is not None:
+            label = f"{resource_type}?{urlencode(items)}"
+            self.audit("search-type", [], outcome="refused", query=label)
+            raise refused
+        query.restrict = self.access.restriction
+        query.readable = self.access.may_read
+        return query
 
     def audit_found(self, interaction: str, found: list[dict], query: str) -> None:
         """Audit a search: the people whose data it returned, and the query."""

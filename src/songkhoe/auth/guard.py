@@ -97,6 +97,14 @@ class AccessGuard:
     def visible(self, resource_type: str, rows, per_row: bool) -> object | None:
         return self.access.restriction(resource_type, rows, per_row)
 
+    def check_chains(self, chained: dict[str, str]) -> None:
+        """A conditional operation's criteria chain through no type the caller may not read
+        (FhirError 403, audited with the refused write): `If-None-Exist:
+        subject:Patient.identifier=<CCCD>` would tell whether that person has such a record."""
+        refused = self.access.chain_refusal(chained)
+        if refused is not None:
+            raise refused
+
     def finish(self, writer: Writer) -> None:
         if not self.references:
             return

@@ -161,16 +161,39 @@ class Access:
             return False
         return p.is_admin or (p.place.kind == "national" and self.place_based)
 
-    def require(self, resource_type: str, access: str) -> None:
-        """SMART scope and role check for an interaction on a type (FhirError 403)."""
+    def refusal(self, resource_type: str, access: str) -> str | None:
+        """Why the SMART scopes or the role refuse an interaction on a type; None if they allow
+        it."""
         if not self.principal.allows(resource_type, access):
-            raise _forbidden(f"the token's scopes do not allow {access} of {resource_type}")
+            return f"the token's scopes do not allow {access} of {resource_type}"
         if resource_type in person_linked_types() and not self.sees_people:
-            raise _forbidden(
+            return (
                 "managers see aggregates, not people's records, unless granted person-level access"
             )
         if access == "write" and resource_type in READ_ONLY_TYPES:
-            raise _forbidden(f"{resource_type} is written by the server only")
+            return f"{resource_type} is written by the server only"
+        return None
+
+    def require(self, resource_type: str, access: str) -> None:
+        """SMART scope and role check for an interaction on a type (FhirError 403)."""
+        refusal = self.refusal(resource_type, access)
+        if refusal is not None:
+            raise _forbidden(refusal)
+
+    def chain_refusal(self, chained: dict[str, str]) -> FhirError | None:
+        """The 403 for a search whose chained parameters (parameter as written -> the type it
+        goes through) pass through a type the principal may not read, else None:
+        `subject:Patient.identifier=<CCCD>` would tell whose Observations these are without
+        Patient read (http://hl7.org/fhir/R4/search.html#chaining)."""
+        for parameter, chained_type in chained.items():
+            refusal = self.refusal(chained_type, "read")
+            if refusal is not None:
+                return _forbidden(f"{parameter}: {refusal}")
+        return None
+
+    def may_read(self, resource_type: str) -> bool:
+        """Whether the scopes and the role let the principal read a type."""
+        return self.refusal(resource_type, "read") is None
 
     def allowed_patients(self) -> Select | None:
         """SELECT of the ids of the Patients this principal may see; None for everyone."""

@@ -6,6 +6,7 @@ database gives no usable credential.
 """
 
 import hashlib
+import math
 import re
 import secrets
 import uuid
@@ -17,7 +18,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, text, update
 
 from songkhoe.auth.models import (
     MANAGERS,
@@ -47,8 +48,10 @@ MIN_PASSWORD_LENGTH = 10
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{2,63}")
 THROTTLE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USERNAME = 5
+MAX_FAILURES_PER_PAIR = 5  # of one username from one address
 MAX_FAILURES_PER_ADDRESS = 20
+DELAY_FROM_FAILURE = 5  # of one username from any address: then 1 s, 2 s, 4 s, ...
+MAX_DELAY_SECONDS = 60
 SESSION_LIFETIME = timedelta(hours=8)
 
 
@@ -77,7 +80,12 @@ class InvalidCredentials(AuthError):
 
 
 class LoginThrottled(AuthError):
-    pass
+    """Too many failed logins; `retry_after`: the seconds to wait (a whole number, at least 1:
+    the HTTP Retry-After, RFC 9110 section 10.2.3)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed logins; try again in {retry_after} s")
+        self.retry_after = retry_after
 
 
 class InvalidAccount(AuthError, ValueError):
@@ -90,6 +98,10 @@ def _now() -> datetime:
 
 def _stamp(moment: datetime) -> str:
     return moment.strftime(STAMP_FORMAT)
+
+
+def _moment(stamp: str) -> datetime:
+    return datetime.strptime(stamp, STAMP_FORMAT).replace(tzinfo=UTC)
 
 
 def digest(secret: str) -> str:
@@ -168,35 +180,75 @@ def create_user(
     return user_id
 
 
-def _throttled(conn, username: str, address: str) -> bool:
-    since = _stamp(_now() - THROTTLE_WINDOW)
-    by_user, by_address = conn.execute(
-        select(
-            func.count().filter(login_failure.c.username == username),
-            func.count().filter(login_failure.c.address == address),
-        ).where(
-            login_failure.c.at >= since,
-            or_(login_failure.c.username == username, login_failure.c.address == address),
+def _lock_end(conn: Connection, since: str, limit: int, *where) -> datetime | None:
+    """When the lock set by `limit` failures matching `where` in the window ends: when the
+    `limit`-th newest leaves the window (refused attempts are not counted); None under `limit`."""
+    oldest_counted = conn.execute(
+        select(login_failure.c.at)
+        .where(login_failure.c.at >= since, *where)
+        .order_by(login_failure.c.at.desc())
+        .offset(limit - 1)
+        .limit(1)
+    ).scalar()
+    return _moment(oldest_counted) + THROTTLE_WINDOW if oldest_counted else None
+
+
+def _delay_end(conn: Connection, since: str, username: str) -> datetime | None:
+    """When the delay after the latest failure of `username` (from any address) ends: 1 s after
+    the 5th failure in the window, doubling with each further one, at most 60 s."""
+    failures, latest = conn.execute(
+        select(func.count(), func.max(login_failure.c.at)).where(
+            login_failure.c.username == username, login_failure.c.at >= since
         )
     ).one()
-    return by_user >= MAX_FAILURES_PER_USERNAME or by_address >= MAX_FAILURES_PER_ADDRESS
+    if failures < DELAY_FROM_FAILURE:
+        return None
+    doublings = min(failures - DELAY_FROM_FAILURE, MAX_DELAY_SECONDS.bit_length())
+    return _moment(latest) + timedelta(seconds=min(2**doublings, MAX_DELAY_SECONDS))
+
+
+def _check_throttle(conn: Connection, username: str, address: str, now: datetime) -> None:
+    """Raise LoginThrottled while the (username, address) pair or the address is locked, or the
+    username's delay runs."""
+    since = _stamp(now - THROTTLE_WINDOW)
+    pair = (login_failure.c.username == username, login_failure.c.address == address)
+    ends = (
+        _lock_end(conn, since, MAX_FAILURES_PER_PAIR, *pair),
+        _lock_end(conn, since, MAX_FAILURES_PER_ADDRESS, login_failure.c.address == address),
+        _delay_end(conn, since, username),
+    )
+    end = max((e for e in ends if e is not None), default=now)
+    if end > now:
+        raise LoginThrottled(math.ceil((end - now).total_seconds()))
 
 
 def authenticate(engine: Engine, *, username: str, password: str, address: str) -> Principal:
-    """The user with these credentials. After 5 failures for one username, or 20 from one
-    address, within 15 minutes, logins are refused (LoginThrottled) until the window passes.
+    """The user with these credentials, unless throttled (LoginThrottled), counting failures
+    within 15 minutes: 5 of one (username, address) pair lock that pair, 20 from one address
+    lock the address, until they are 15 minutes old; from the 5th failure of one username from
+    any addresses, its next login waits 1 s, then 2 s, 4 s, ... at most 60 s after its latest
+    failure, so an attacker who knows a username cannot lock its owner out for longer (OWASP
+    Authentication Cheat Sheet, "Account Lockout").
 
-    Each attempt is counted before the (slow) password check, in a short write transaction, so
-    parallel guesses cannot all slip under the limit; a success then clears the count."""
-    attempt = {"username": username[:64], "address": address[:64], "at": _stamp(_now())}
+    Each attempt is counted before the (slow) password check, in a short write transaction that
+    holds the table's write lock, so parallel guesses, from any worker process, cannot slip under
+    the limit; failures older than the window are deleted then. A success clears the pair's
+    failures only: the username's failures from other addresses are someone else's guesses, and
+    its owner's login must not reset their delay."""
+    username, address = username[:64], address[:64]
+    now = _now()
     with engine.connect() as conn:
         conn.execution_options(songkhoe_write=True)  # SQLite: BEGIN IMMEDIATE
         with conn.begin():
-            if _throttled(conn, username, address):
-                raise LoginThrottled("too many failed logins; try again in 15 minutes")
-            attempt_id = conn.execute(insert(login_failure).values(**attempt)).inserted_primary_key[
-                0
-            ]
+            if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE took it already
+                conn.execute(text("LOCK TABLE login_failure IN EXCLUSIVE MODE"))
+            _check_throttle(conn, username, address, now)
+            conn.execute(
+                delete(login_failure).where(login_failure.c.at < _stamp(now - THROTTLE_WINDOW))
+            )
+            conn.execute(
+                insert(login_failure).values(username=username, address=address, at=_stamp(now))
+            )
             row = conn.execute(
                 select(app_user).where(app_user.c.username == username, app_user.c.active)
             ).first()
@@ -210,7 +262,7 @@ def authenticate(engine: Engine, *, username: str, password: str, address: str) 
     with engine.begin() as conn:
         conn.execute(
             delete(login_failure).where(
-                or_(login_failure.c.username == username, login_failure.c.id == attempt_id)
+                login_failure.c.username == username, login_failure.c.address == address
             )
         )
     return _principal_of_user(row)

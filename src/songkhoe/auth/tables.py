@@ -62,8 +62,9 @@ login_failure = Table(
     Column("username", String(64), nullable=False),
     Column("address", String(64), nullable=False),
     Column("at", TIMESTAMP, nullable=False),
-    Index("ix_login_failure_username", "username", "at"),
+    Index("ix_login_failure_pair", "username", "address", "at"),
     Index("ix_login_failure_address", "address", "at"),
+    Index("ix_login_failure_at", "at"),  # deleting the failures older than the window
 )
 
 access_grant = Table(

@@ -13,6 +13,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from songkhoe.chatbot.service import ChatInputError, ask
+from songkhoe.fhir.openapi import (
+    JSON,
+    MIDDLEWARE_ERROR,
+    MIDDLEWARE_ERRORS,
+    body_doc,
+    json_answer,
+    response_doc,
+)
 from songkhoe.web.i18n import register
 from songkhoe.web.pages import StoreDep, Viewer, page, register_nav, render, viewer
 from songkhoe.web.session import form_data
@@ -91,7 +99,52 @@ async def chat_answer(request: Request, who: OptionalViewerDep) -> Response:
     return chat_page(request, who, reply=reply.to_json(), question=question)
 
 
-@router.post("/api/chat")
+@router.post(
+    "/api/chat",
+    tags=["Chatbot"],
+    responses={
+        **MIDDLEWARE_ERRORS,
+        **json_answer(
+            {
+                "type": "object",
+                "required": ["triage", "flags", "answer", "sources", "known"],
+                "properties": {
+                    "triage": {"type": "string"},
+                    "flags": {"type": "array", "items": {"type": "object"}},
+                    "answer": {"type": "string"},
+                    "sources": {"type": "array"},
+                    "known": {"type": "boolean"},
+                    "offer_consultation": {"type": "boolean"},
+                    "phrased_by": {"enum": ["knowledge_base", "llm"]},
+                },
+            },
+            "The answer, its triage and sources",
+        ),
+        400: response_doc(
+            {
+                "anyOf": [
+                    {
+                        "type": "object",
+                        "required": ["error"],
+                        "properties": {"error": {"type": "string"}},
+                    },
+                    MIDDLEWARE_ERROR,
+                ]
+            },
+            "Not a question",
+            media_type=JSON,
+        ),
+    },
+    openapi_extra=body_doc(
+        {
+            "type": "object",
+            "required": ["question"],
+            "properties": {"question": {"type": "string"}},
+        },
+        "A question",
+        media_type=JSON,
+    ),
+)
 async def chat_api(request: Request) -> JSONResponse:
     """Body `{"question": "..."}`; answer `{"triage", "flags", "answer", "sources", ...}`."""
     try:

@@ -10,7 +10,7 @@ from fpdf import FPDF, FontFace
 
 from songkhoe.auth.models import Principal
 from songkhoe.clinical.staff import facility_of
-from songkhoe.fhir.names import full_name
+from songkhoe.fhir.names import NO_NAME, full_name
 from songkhoe.fhir.systems import BHYT
 from songkhoe.places.catalog import UnknownPlace
 from songkhoe.places.facilities import facility
@@ -38,18 +38,25 @@ def issuing_facility(principal: Principal, patient: dict) -> str:
     )
 
 
+def one_line(address: dict) -> str:
+    """An Address on one line: its `text`, else street lines, district, commune, province (the
+    parts it has; http://hl7.org/fhir/R4/datatypes.html#Address)."""
+    parts = [*(address.get("line") or []), *map(address.get, ("district", "city", "state"))]
+    return address.get("text") or ", ".join(part for part in parts if part)
+
+
 def address_text(patient: dict) -> str:
-    """The first address on one line: street lines, commune, province."""
-    address = (patient.get("address") or [{}])[0]
-    parts = [*address.get("line", []), address.get("city"), address.get("state")]
-    return ", ".join(part for part in parts if part)
+    """The first address on one line ("" without one)."""
+    return one_line((patient.get("address") or [{}])[0])
 
 
 def person_facts(patient: dict) -> list[tuple[str, str]]:
-    """Name, birth date, sex, insurance card and address of a Patient, for printed documents."""
-    card = next((i["value"] for i in patient.get("identifier", []) if i.get("system") == BHYT), "")
+    """Name, birth date, sex, insurance card and address of a Patient, for printed documents
+    (a fact the record lacks prints as "—", a name as "(chưa có tên)")."""
+    identifiers = patient.get("identifier", [])
+    card = next((i.get("value", "") for i in identifiers if i.get("system") == BHYT), "")
     return [
-        ("Họ và tên", full_name(patient)),
+        ("Họ và tên", full_name(patient) or NO_NAME[0]),
         ("Ngày sinh", patient.get("birthDate", "")),
         ("Giới tính", SEX_VI.get(patient.get("gender", ""), "Không rõ")),
         ("Số thẻ BHYT", card),

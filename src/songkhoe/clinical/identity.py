@@ -49,11 +49,6 @@ def _everyone(conn: Connection, items: list[tuple[str, str]]) -> list[dict]:
     return [r for _, r in page(conn, "Patient", parse_query("Patient", [*items, ("_count", "20")]))]
 
 
-def registered_ids(conn: Connection, system: str, value: str) -> list[str]:
-    """Ids of the live Patients holding an identifier."""
-    return sorted(r["id"] for r in _everyone(conn, [("identifier", f"{system}|{value}")]))
-
-
 def same_name_and_birth(conn: Connection, name: str, birth: date) -> list[str]:
     """Ids of the live Patients with the same name (diacritics, case and spacing folded) born
     that day."""

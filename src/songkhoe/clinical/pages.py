@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from songkhoe.clinical import people, registration
 from songkhoe.clinical import texts as _texts  # noqa: F401  (registers the interface text)
+from songkhoe.clinical.documents import one_line
 from songkhoe.clinical.identity import BHYT_PATTERN, CCCD_PATTERN, PHONE_PATTERN
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceStore
@@ -150,7 +151,10 @@ def person(request: Request, store: StoreDep, who: ViewerDep, patient_id: str) -
     except RecordRefused as refused:
         return message(request, who, refused.status, refused.key)
     panels = chart_panels(store, who, patient_id)
-    return page(request, "clinical/person.html", who, patient=patient, panels=panels)
+    addresses = [one_line(a) for a in patient.get("address", [])]
+    return page(
+        request, "clinical/person.html", who, patient=patient, addresses=addresses, panels=panels
+    )
 
 
 @router.get("/people/{patient_id}/access-log")

@@ -6,15 +6,17 @@ and birth date, and the Patient written through the audited path.
 Only who may register people has a registration looked at: the duplicate checks search the whole
 country. The check before the write only tells the user; the write itself takes a lock on each
 identity number (the lock a FHIR conditional create of that identifier takes) and looks again in
-the same transaction, so two registrations of one number at the same moment make one person.
+the same transaction, as every write of a Patient through /fhir does for its CCCD
+(`songkhoe.fhir.identifiers`), so two registrations of one number at the same moment make one
+person.
 """
 
 from datetime import date
-from urllib.parse import urlencode
 
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.policy import Access
 from songkhoe.clinical import identity
+from songkhoe.fhir import identifiers
 from songkhoe.fhir.systems import BHYT, CCCD, EXT_COMMUNE, PHONE
 from songkhoe.places.catalog import UnknownPlace, commune, province
 from songkhoe.places.facilities import commune_station_id
@@ -61,7 +63,7 @@ def check(
             number = values.get(name)
             if number and name not in problems:
                 system = identity.IDENTIFIER_SYSTEMS[name]
-                if identity.registered_ids(conn, system, number.upper()):
+                if identifiers.holders(conn, system, [number.upper()]):
                     problems[name] = f"{name}_taken"
         if birth is not None and values.get("family") and values.get("given"):
             full = f"{values['family']} {values['given']}"
@@ -135,9 +137,8 @@ def create_person(caller: Caller, values: dict) -> dict:
     )
     store = caller.store
     with caller.refusals("create", []), store.transaction(caller.guard("create")) as writer:
-        for _, system, number in numbers:
-            writer.lock(f"Patient?{urlencode([('identifier', f'{system}|{number}')])}")
+        identifiers.lock(writer, [identifiers.identifier_key(s, n) for _, s, n in numbers])
         for name, system, number in numbers:
-            if identity.registered_ids(writer.conn, system, number):
+            if identifiers.holders(writer.conn, system, [number]):
                 raise NumberTaken(name)
         return writer.create(patient_resource(values))

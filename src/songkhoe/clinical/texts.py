@@ -5,6 +5,9 @@ from songkhoe.web.i18n import register
 register(
     {
         "register_person": ("Đăng ký người dân", "Register a person"),
+        "sex_other": ("Khác", "Other"),
+        "sex_unknown": ("Không rõ", "Unknown"),
+        "contact": ("Liên hệ", "Contact"),
         "family_name": ("Họ", "Family name"),
         "given_names": ("Tên đệm và tên", "Middle and given names"),
         "address_line": ("Số nhà, thôn/tổ dân phố", "House, village"),

@@ -4,6 +4,11 @@
 tables hold the search-index rows of the current version, one table per FHIR search parameter type
 (http://hl7.org/fhir/R4/search.html#ptypes). Dates are fixed-width UTC strings
 ('YYYY-MM-DDTHH:MM:SS.ffffffZ') so that string order is time order on every backend.
+
+Beside them, what makes a retried write a no-op, each row written in the transaction of the
+write it remembers: `retry_key`, the response to an API write sent with an Idempotency-Key
+(songkhoe.fhir.retries), and `import_batch`, each file that `songkhoe fhir import` committed
+(songkhoe.fhir.bulk).
 """
 
 from sqlalchemy import (
@@ -90,3 +95,25 @@ INDEX_TABLES = {
     "reference": idx_reference,
     "quantity": idx_quantity,
 }
+
+retry_key = Table(
+    "retry_key",
+    metadata,
+    Column("owner", String(80), primary_key=True),  # who sent it: "user/ID" or "client/ID"
+    Column("key", String(255), primary_key=True),  # the Idempotency-Key
+    Column("fingerprint", String(64), nullable=False),  # SHA-256 of the request (hex)
+    Column("created", TIMESTAMP, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("headers", JSON, nullable=False),  # Location, ETag, Last-Modified
+    Column("body", Text, nullable=False),  # the JSON sent
+    Column("refs", JSON, nullable=False),  # what the AuditEvent of a replay names
+    Index("ix_retry_key_created", "created"),
+)
+import_batch = Table(
+    "import_batch",
+    metadata,
+    Column("sha256", String(64), primary_key=True),  # of the file's content (hex)
+    Column("path", Text, nullable=False),  # as it was given to the import
+    Column("counts", JSON, nullable=False),  # resources written per type
+    Column("imported", TIMESTAMP, nullable=False),
+)

@@ -5,7 +5,10 @@ Import is all-or-nothing per file. An NDJSON file holds one resource per line
 (http://hl7.org/fhir/uv/bulkdata/STU1.0.1/export.html#file-format); a JSON file holds a Bundle (a
 transaction is processed as one, the resources of a collection or searchset are imported keeping
 their ids) or a single resource. Resources keep their ids: an id the store holds gets a new version,
-a new id is created; a resource without an id gets a new one.
+a new id is created; a resource without an id gets a new one. The transaction of a file also
+records it, by the SHA-256 of its content (`import_batch`), and can write its AuditEvent: an
+import run again, after a failure or a kill, skips the files that were committed instead of
+writing their resources twice.
 
 Export streams the current versions from the database (never the whole store in memory) into
 files that appear under their final names only once complete. `$export` jobs run in a background
@@ -13,6 +16,7 @@ thread and keep their state on disk, `EXPORT_DIR/JOB_ID/status.json`, so that a 
 outlives a restart of the server.
 """
 
+import hashlib
 import logging
 import os
 import re
@@ -30,8 +34,11 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from sqlalchemy import Connection, Text, cast, select
+from sqlalchemy import Connection, Engine, Text, cast, insert, select
+from sqlalchemy.exc import IntegrityError
 
+from songkhoe.db.engine import reading
+from songkhoe.db.tables import import_batch
 from songkhoe.db.tables import resource as resource_table
 from songkhoe.fhir.bundles import CreateFailed, create_all, process_bundle
 from songkhoe.fhir.indexing import date_range
@@ -56,29 +63,92 @@ class BulkImportError(ValueError):
     """A file that cannot be imported; the message starts with `FILE:LINE:` or `FILE:`."""
 
 
+@dataclass(frozen=True, slots=True)
+class ImportedFile:
+    """A file that an import committed, as `import_batch` records it."""
+
+    path: str  # as it was given to the import
+    sha256: str  # of its content (hex)
+    counts: dict[str, int]  # resources written per type
+    imported: str  # when (the store's timestamp)
+
+
 @dataclass(slots=True)
 class ImportReport:
     files: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    # the files skipped, each with the earlier import of the same content
+    skipped: list[tuple[Path, ImportedFile]] = field(default_factory=list)
 
     @property
     def resources(self) -> int:
         return sum(self.counts.values())
 
 
-def import_files(store: ResourceStore, paths: Iterable[Path]) -> ImportReport:
+Audit = Callable[[ImportedFile], dict]  # the AuditEvent of a file's import
+_Record = Callable[[Writer, Counter[str]], None]  # records a file in its transaction
+
+
+def import_files(
+    store: ResourceStore, paths: Iterable[Path], *, audit: Audit | None = None
+) -> ImportReport:
     """Import NDJSON and Bundle files (a directory: its files with an import suffix, in name
-    order), each in a transaction of its own."""
+    order), each in a transaction of its own, which records the file and writes `audit(file)`
+    if given; a file with the content of one imported before is skipped."""
     files = list(_expand(paths))
     report = ImportReport()
     started = time.perf_counter()
     for path in files:
-        report.counts += _import_file(store, path)
+        digest = _sha256(path)
+        earlier = _imported(store.engine, digest)
+        if earlier is not None:
+            report.skipped.append((path, earlier))
+            continue
+        report.counts += _import_file(store, path, _recorder(path, digest, audit))
         report.files += 1
     store.analyze()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _sha256(path: Path) -> str:
+    try:
+        with path.open("rb") as stream:
+            return hashlib.file_digest(stream, "sha256").hexdigest()
+    except OSError as exc:
+        raise BulkImportError(f"{path}: {exc.strerror}") from None
+
+
+def _imported(engine: Engine, digest: str) -> ImportedFile | None:
+    """The import that committed a file with this content, if any."""
+    with reading(engine) as conn:
+        row = conn.execute(select(import_batch).where(import_batch.c.sha256 == digest)).first()
+    return None if row is None else ImportedFile(row.path, row.sha256, row.counts, row.imported)
+
+
+def _recorder(path: Path, digest: str, audit: Audit | None) -> _Record:
+    """What records the file in the transaction of its resources (`import_batch`), with its
+    AuditEvent if `audit`; the same content committed meanwhile by another import fails it."""
+
+    def record(writer: Writer, counts: Counter[str]) -> None:
+        imported = ImportedFile(str(path), digest, dict(counts), writer.timestamp)
+        row = {
+            "sha256": digest,
+            "path": imported.path,
+            "counts": imported.counts,
+            "imported": imported.imported,
+        }
+        try:
+            writer.conn.execute(insert(import_batch).values(row))
+        except IntegrityError:
+            raise BulkImportError(
+                f"{path}: the same content was imported meanwhile by another import"
+            ) from None
+        if audit is not None:
+            writer.create_many([audit(imported)], check=False, stage=True)
+
+    return record
 
 
 def _expand(paths: Iterable[Path]) -> Iterator[Path]:
@@ -91,29 +161,35 @@ def _expand(paths: Iterable[Path]) -> Iterator[Path]:
             raise BulkImportError(f"{path}: not a file ending in {', '.join(IMPORT_SUFFIXES)}")
 
 
-def _import_file(store: ResourceStore, path: Path) -> Counter[str]:
+def _import_file(store: ResourceStore, path: Path, record: _Record) -> Counter[str]:
     try:
         if path.suffix == ".ndjson":
             with path.open("rb") as stream:
-                return _import_resources(store, path, _ndjson_lines(path, stream))
+                return _import_resources(store, path, _ndjson_lines(path, stream), record)
         content = orjson.loads(path.read_bytes())
     except OSError as exc:
         raise BulkImportError(f"{path}: {exc.strerror}") from None
     except orjson.JSONDecodeError as exc:
         raise BulkImportError(f"{path}: not JSON: {exc}") from None
     if not isinstance(content, dict) or content.get("resourceType") != "Bundle":
-        return _import_resources(store, path, [("1", content)])
+        return _import_resources(store, path, [("1", content)], record)
     kind = content.get("type")
     if kind == "transaction":
+        counts: Counter[str] = Counter()
+
+        def then(writer: Writer, _response: dict) -> None:
+            counts.update(
+                e["resource"]["resourceType"]
+                for e in content["entry"]
+                if e["request"]["method"] in ("POST", "PUT")
+            )
+            record(writer, counts)
+
         try:
-            process_bundle(store, content, base_url="")
+            process_bundle(store, content, base_url="", then=then)
         except FhirError as exc:
             raise BulkImportError(f"{path}: {exc}") from None
-        return Counter(
-            e["resource"]["resourceType"]
-            for e in content.get("entry", [])
-            if e["request"]["method"] in ("POST", "PUT")
-        )
+        return counts
     if kind not in BUNDLE_RESOURCE_TYPES:
         raise BulkImportError(
             f"{path}: a {kind!r} Bundle cannot be imported (transaction, collection or searchset)"
@@ -128,6 +204,7 @@ def _import_file(store: ResourceStore, path: Path) -> Counter[str]:
             (f"Bundle.entry[{i}].resource", e.get("resource") if isinstance(e, dict) else None)
             for i, e in enumerate(entries)
         ),
+        record,
     )
 
 
@@ -153,9 +230,9 @@ def _checked(path: Path, where: str, res: Any) -> dict:
 
 
 def _import_resources(
-    store: ResourceStore, path: Path, items: Iterable[tuple[str, Any]]
+    store: ResourceStore, path: Path, items: Iterable[tuple[str, Any]], record: _Record
 ) -> Counter[str]:
-    """Write the resources of one file in one transaction, CHUNK at a time."""
+    """Write the resources of one file in one transaction, CHUNK at a time, and `record` it."""
     counts: Counter[str] = Counter()
     seen: dict[tuple[str, str], str] = {}
     chunk: list[tuple[str, dict]] = []
@@ -172,6 +249,7 @@ def _import_resources(
                 _upsert(writer, path, chunk)
                 chunk = []
         _upsert(writer, path, chunk)
+        record(writer, counts)
     return counts
 
 

@@ -17,12 +17,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 import orjson
 from sqlalchemy import select
 
 from songkhoe.db.tables import resource as resource_table
+from songkhoe.fhir.identifiers import (
+    condition_key,
+    first_taken,
+    taken,
+    unique_identifiers,
+    unique_keys,
+)
 from songkhoe.fhir.outcomes import FhirError, Issue, from_exception, operation_outcome
 from songkhoe.fhir.search import InvalidSearch, page, parse_query
 from songkhoe.fhir.searchparams import UnknownSearchParameter, resource_types
@@ -37,7 +44,7 @@ from songkhoe.fhir.store import (
     Writer,
     new_id,
 )
-from songkhoe.fhir.validation import validate
+from songkhoe.fhir.validation import local_reference, validate
 
 ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}  # http.html#trules
 _ETAG = re.compile(r'(?:W/)?"(\d+)"')
@@ -192,6 +199,10 @@ def _parse_entry(index: int, raw: Any, base_url: str) -> _Entry:
     full_url = raw.get("fullUrl")
     if full_url is not None and not isinstance(full_url, str):
         raise _invalid("fullUrl must be a string", "fullUrl")
+    try:  # as the references to it are (validation): under this server's base, made relative
+        full_url = None if full_url is None else local_reference(full_url)
+    except ValueError as exc:
+        raise _invalid(f"fullUrl {full_url!r}: {exc}", "fullUrl") from None
     entry = _Entry(index, method, resource_type, resource_id, query, full_url=full_url)
     entry.target_id = resource_id if method in ("DELETE", "PUT") else None
     entry.if_match = _parse_if_match(request.get("ifMatch"))
@@ -253,23 +264,19 @@ def _parse_all(raw_entries: list, base_url: str) -> list[_Entry]:
 # --- processing ---------------------------------------------------------------------------
 
 
-def _condition_key(resource_type: str, query: list[tuple[str, str]]) -> str:
-    """The name of the lock of a conditional write: the type and its query, parameters sorted."""
-    return f"{resource_type}?{urlencode(sorted(query))}"
-
-
 def _lock_up_front(writer: Writer, entries: Sequence[_Entry]) -> None:
-    """Take, before any search or write, the lock of each conditional write's query, then
-    those of the resources that PUT and DELETE entries name by id, each kind in sorted order:
-    two Bundles then take their common locks in one order and cannot deadlock. The search and
-    the write it decides happen in one transaction that no other write under the same
-    condition interleaves with, so two concurrent conditional creates make one resource
-    (http.html#ccreate)."""
+    """Take, before any search or write, the lock of each conditional write's query and of
+    each CCCD that a Patient written gets (songkhoe.fhir.identifiers), then those of the
+    resources that PUT and DELETE entries name by id, each kind in sorted order: two Bundles
+    then take their common locks in one order and cannot deadlock. The search and the write it
+    decides happen in one transaction that no other write under the same condition interleaves
+    with, so two concurrent conditional creates make one resource (http.html#ccreate)."""
     keys = {
-        _condition_key(e.resource_type, condition)
+        condition_key(e.resource_type, condition)
         for e in entries
         if (condition := e.if_none_exist if e.method == "POST" else e.query) is not None
     }
+    keys |= unique_keys(e.resource for e in entries if e.method in ("POST", "PUT"))
     for key in sorted(keys):
         writer.lock(key)
     targets = {
@@ -284,7 +291,7 @@ def _lock_up_front(writer: Writer, entries: Sequence[_Entry]) -> None:
 def conditional_matches(writer: Writer, resource_type: str, query: list[tuple[str, str]]) -> list:
     """The matches of a conditional create's query (If-None-Exist), under the query's lock,
     which the transaction then holds: its create, if any, cannot race another."""
-    writer.lock(_condition_key(resource_type, query))
+    writer.lock(condition_key(resource_type, query))
     return _matches(writer, resource_type, query)
 
 
@@ -296,6 +303,7 @@ def _matches(writer: Writer, resource_type: str, query: list[tuple[str, str]]) -
         raise _invalid("a conditional operation needs search criteria", "request")
     request.count = 2
     if writer.guard is not None:
+        writer.guard.check_chains(request.chained)
         request.restrict = writer.guard.visible
     return [content for _, content in page(writer.conn, resource_type, request)]
 
@@ -508,6 +516,11 @@ def _execute(writer: Writer, entries: Sequence[_Entry], base_url: str) -> None:
         raise _located(from_exception(exc.cause), creates[exc.index].index) from None
     for entry, stored in zip(creates, created, strict=True):
         entry.response = _version_response(stored, HTTPStatus.CREATED)
+    claiming = [e for e in writes if unique_identifiers(e.resource)]
+    if claiming:  # among the Patients stored before this Bundle: the creates are still staged
+        position = first_taken(writer.begin(), [(e.target_id, e.resource) for e in claiming])
+        if position is not None:
+            raise _located(taken(), claiming[position].index)
     for entry in by_method["PUT"]:
         with _at(entry.index):
             _put(writer, entry)
@@ -551,14 +564,22 @@ def _unguarded(_interaction: str) -> None:
 
 
 def process_bundle(
-    store: ResourceStore, bundle: dict, *, base_url: str, guard: GuardFactory = _unguarded
+    store: ResourceStore,
+    bundle: dict,
+    *,
+    base_url: str,
+    guard: GuardFactory = _unguarded,
+    then: Callable[[Writer, dict], None] | None = None,
 ) -> dict:
     """Process a transaction or batch Bundle and return the transaction-response or
     batch-response Bundle; a failing transaction raises FhirError and writes nothing.
 
     `base_url` is the server's FHIR base (`https://host/fhir`): request urls under it are taken
     as relative, and GET entries answer with fullUrls under it. `guard(interaction)` makes the
-    WriteGuard of each store transaction (access control and audit), if any.
+    WriteGuard of each store transaction (access control and audit), if any. `then(writer,
+    response)` writes what goes with the response (the response of an Idempotency-Key, the
+    record of an import): in a transaction's own transaction, before it commits; after a
+    batch's entries, each committed on its own, in a transaction of its own.
     """
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise _invalid("the body must be a Bundle", "Bundle")
@@ -566,13 +587,19 @@ def process_bundle(
     if kind not in ("transaction", "batch"):
         raise _invalid(f"Bundle.type must be transaction or batch, not {kind!r}", "Bundle.type")
     raw_entries = _raw_entries(bundle)
+    response: dict[str, Any] = {"resourceType": "Bundle", "type": f"{kind}-response"}
     if kind == "transaction":
         entries = _parse_all(raw_entries, base_url)
         with store.transaction(guard("transaction"), begin_on_first_use=True) as writer:
             _execute(writer, entries, base_url)
-        responses = [_response_entry(e) for e in entries]
-    else:
-        responses = [
-            _batch_entry(store, i, raw, base_url, guard) for i, raw in enumerate(raw_entries)
-        ]
-    return {"resourceType": "Bundle", "type": f"{kind}-response", "entry": responses}
+            response["entry"] = [_response_entry(e) for e in entries]
+            if then is not None:
+                then(writer, response)
+        return response
+    response["entry"] = [
+        _batch_entry(store, i, raw, base_url, guard) for i, raw in enumerate(raw_entries)
+    ]
+    if then is not None:
+        with store.transaction() as writer:
+            then(writer, response)
+    return response

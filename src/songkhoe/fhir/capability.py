@@ -9,6 +9,7 @@ from functools import cache
 from songkhoe import __version__
 from songkhoe.fhir.indexing import skipped_params
 from songkhoe.fhir.searchparams import params_for
+from songkhoe.fhir.systems import CCCD
 from songkhoe.fhir.validation import validated_types
 
 INTERACTIONS = [
@@ -25,6 +26,20 @@ COMMON_PARAMS = [
     {"name": "_id", "type": "token"},
     {"name": "_lastUpdated", "type": "date"},
 ]
+# CapabilityStatement.rest.documentation: what a client needs beyond the interactions listed
+DOCUMENTATION = (
+    "Retried writes: send an `Idempotency-Key` header (draft-ietf-httpapi-idempotency-key-header, "
+    "a string of 1 to 255 printable ASCII characters) with a create (`POST [type]`) or a "
+    "transaction or batch Bundle (`POST [base]`). The first response is kept with the key, for "
+    "the caller who sent it, for 24 hours: the same request sent again with the key gets that "
+    "response again and writes nothing; the key with another request is answered 422, and "
+    "while the first request is still in progress 409. A request without the key is processed "
+    "as sent.\n\n"
+    "One CCCD for one person: a Patient may not hold a CCCD "
+    f"(`{CCCD}`) that another live Patient holds (409, which names "
+    "no one); a conditional create on it (`If-None-Exist: identifier=system|value`) answers "
+    "with the Patient who holds it when the caller may see them."
+)
 
 
 @cache
@@ -79,6 +94,7 @@ def capability_statement(base_url: str) -> dict:
         "rest": [
             {
                 "mode": "server",
+                "documentation": DOCUMENTATION,
                 "resource": resources,
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
                 "searchParam": COMMON_PARAMS,

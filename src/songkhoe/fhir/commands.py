@@ -1,11 +1,15 @@
 """`songkhoe fhir`: bulk import and export of FHIR R4 resources (NDJSON files and Bundles)."""
 
+import getpass
+import os
 from pathlib import Path
 
 import click
 
+from songkhoe.auth.audit import ENTITY_TYPE, RequestContext, audit_event
+from songkhoe.auth.models import Place, Principal
 from songkhoe.console import CommandError, open_store
-from songkhoe.fhir.bulk import BulkImportError, export_ndjson, import_files
+from songkhoe.fhir.bulk import BulkImportError, ImportedFile, export_ndjson, import_files
 from songkhoe.fhir.outcomes import FhirError
 
 
@@ -18,11 +22,14 @@ def fhir() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def import_command(paths: tuple[Path, ...]) -> None:
     """Import NDJSON files (one resource per line) and Bundle JSON files; a directory stands for
-    its .ndjson and .json files. Each file is all-or-nothing."""
+    its .ndjson and .json files. Each file is all-or-nothing, audited, and skipped when run
+    again once committed."""
     try:
-        report = import_files(open_store(), paths)
+        report = import_files(open_store(), paths, audit=_audit_event)
     except BulkImportError as exc:
         raise CommandError(str(exc)) from None
+    for path, earlier in report.skipped:
+        click.echo(f"skipped {path}: already imported at {earlier.imported} as {earlier.path}")
     for resource_type, count in sorted(report.counts.items()):
         click.echo(f"{resource_type:24} {count:>10,}")
     rate = report.resources / report.seconds if report.seconds else 0.0
@@ -30,6 +37,38 @@ def import_command(paths: tuple[Path, ...]) -> None:
         f"imported {report.resources:,} resources from {report.files:,} files "
         f"in {report.seconds:.1f} s ({rate:,.0f} resources/s)"
     )
+
+
+def _operating_system_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no user name in the environment nor the password database
+        return f"uid {os.getuid()}"
+
+
+def _audit_event(imported: ImportedFile) -> dict:
+    """The AuditEvent of one file's import (auth.audit's shape): the agent is the command line
+    (`cli`) run by the operating-system user; the entity, the file with the resources written
+    per type."""
+    cli = Principal("client", "cli", _operating_system_user(), None, Place("national"))
+    counts = ", ".join(f"{t} {n}" for t, n in sorted(imported.counts.items()))
+    event = audit_event(
+        principal=cli,
+        context=RequestContext(address=None),
+        interaction="transaction",
+        outcome="success",
+        references=[],
+        description=f"songkhoe fhir import {imported.path}: {counts}",
+    )
+    entity: dict = {
+        "type": {"system": ENTITY_TYPE, "code": "2"},  # a system object: the file
+        "name": imported.path,
+        "description": f"SHA-256 {imported.sha256}",
+    }
+    if imported.counts:
+        entity["detail"] = [{"type": t, "valueString": str(n)} for t, n in imported.counts.items()]
+    event["entity"] = [entity]
+    return event
 
 
 def _types(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[str] | None:

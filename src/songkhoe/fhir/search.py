@@ -8,6 +8,9 @@ implied precision), uri; plus `_id` and `_lastUpdated`. Modifiers: `:exact` and 
 (`subject:Patient.identifier=...`). Parameters are ANDed; comma-separated values are ORed. A
 parameter derived from others (SearchParam.derived_from) is searched through their index rows.
 Results: `_sort`, `_count`/`_offset` paging, `_include`/`_revinclude`, `_summary=count`.
+What a caller may read is theirs to say: `SearchRequest.restrict` (the rows), `chained` (the
+types a chain searches through, for the caller to refuse) and `readable` (the types `_include`
+and `_revinclude` may add).
 """
 
 import re
@@ -57,7 +60,7 @@ class Criterion:
     name: str
     value: str
     modifier: str | None = None
-    chain: tuple[str | None, str] | None = None  # (target type or None, parameter of the target)
+    chain: tuple[str, str] | None = None  # (target type, parameter of the target)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,11 @@ class SearchRequest:
     # per_row: other conditions already narrow the rows, so check each one rather than list
     # every visible resource
     restrict: Callable[[str, Any, bool], Any] | None = None
+    # the type each chained parameter searches through, by the parameter as written
+    # (`subject:Patient.name` → Patient): the caller must be allowed to read it too
+    chained: dict[str, str] = field(default_factory=dict)
+    # whether the caller may read a type: `included` leaves out the others; None for all
+    readable: Callable[[str], bool] | None = None
 
     def visible(self, resource_type: str, rows: Any, *, per_row: bool) -> list[Any]:
         if self.restrict is None:
@@ -166,7 +174,12 @@ def parse_query(resource_type: str, items: Iterable[tuple[str, str]]) -> SearchR
             case "_total" | "_format":
                 continue  # totals are always accurate; the API serves only JSON
             case _:
-                request.criteria.append(_parse_criterion(resource_type, key, value))
+                # `_has` (search.html#has) is no parameter of any type, so it is refused here as
+                # unknown; were it supported, its type must go into `chained` like a chain's
+                criterion = _parse_criterion(resource_type, key, value)
+                if criterion.chain is not None:
+                    request.chained[key] = criterion.chain[0]
+                request.criteria.append(criterion)
     return request
 
 
@@ -443,9 +456,14 @@ def _fetch(conn: Connection, keys: set[tuple[str, str]], request: SearchRequest)
 
 def included(
     conn: Connection, resource_type: str, ids: Sequence[str], request: SearchRequest
-) -> list[dict]:
-    """The resources that `_include` and `_revinclude` add to a page of matches."""
+) -> tuple[list[dict], list[str]]:
+    """The resources that `_include` and `_revinclude` add to a page of matches, and the types
+    they leave out because the caller may not read them (`request.readable`): a `_revinclude`'s
+    type whether or not anything refers to the matches (that would tell), an `_include`'s
+    types as the matches' own references name them."""
+    readable = request.readable or (lambda _type: True)
     keys: set[tuple[str, str]] = set()
+    left_out: set[str] = set()
     for inc in request.include:
         if inc.source_type != resource_type:
             continue
@@ -461,6 +479,9 @@ def included(
     for inc in request.revinclude:
         if inc.target_type not in (None, resource_type):
             continue
+        if not readable(inc.source_type):
+            left_out.add(inc.source_type)
+            continue
         table, conditions = _index_rows(inc.source_type, lookup(inc.source_type, inc.param))
         rows = conn.execute(
             select(table.c.res_id).where(
@@ -469,7 +490,8 @@ def included(
         )
         keys.update((inc.source_type, i) for (i,) in rows)
     keys -= {(resource_type, i) for i in ids}
-    return _fetch(conn, keys, request)
+    left_out.update(t for t, _ in keys if not readable(t))
+    return _fetch(conn, {k for k in keys if k[0] not in left_out}, request), sorted(left_out)
 
 
 def of_subject(patient_id: str, resource_types: Iterable[str]) -> Select:

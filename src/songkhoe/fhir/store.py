@@ -153,10 +153,12 @@ def insert_rows(conn: Connection, rows: dict[str, list[tuple]]) -> None:
 
 class WriteGuard(Protocol):
     """Checks each write of a transaction before it happens (access control), says what the
-    caller may see (for conditional matches), and adds its own resources (the audit trail)
-    before the commit."""
+    caller may see and search through (for conditional matches), and adds its own resources
+    (the audit trail) before the commit."""
 
     def visible(self, resource_type: str, rows: Any, per_row: bool) -> Any: ...
+
+    def check_chains(self, chained: dict[str, str]) -> None: ...
 
     def check(
         self,
@@ -178,9 +180,15 @@ class Writer:
     staged after them, at the next use of `conn` or at the commit."""
 
     def __init__(
-        self, connect: Callable[[], Connection], timestamp: str, guard: WriteGuard | None = None
+        self,
+        connect: Callable[[], Connection],
+        timestamp: str,
+        guard: WriteGuard | None = None,
+        *,
+        dialect: str,
     ) -> None:
         self._connect = connect
+        self._dialect = dialect  # the database's: "sqlite" or "postgresql"
         self._conn: Connection | None = None
         self.timestamp = timestamp
         self.guard = guard
@@ -296,11 +304,12 @@ class Writer:
 
     def lock(self, key: str) -> None:
         """Hold the lock named `key` until the transaction ends, so that the transactions that
-        take it run one after the other: SQLite's BEGIN IMMEDIATE already holds the database's
-        write lock for the whole transaction; PostgreSQL takes a transaction-scoped advisory lock
-        on a hash of the key (a row lock would not do: what is locked may not exist yet, or stop
-        being current when the other writer commits)."""
-        if self.conn.dialect.name == "postgresql":
+        take it run one after the other: SQLite's BEGIN IMMEDIATE, at the first use of `conn`,
+        holds the database's write lock for the whole transaction (so the transaction does not
+        begin for this); PostgreSQL takes a transaction-scoped advisory lock on a hash of the key
+        (a row lock would not do: what is locked may not exist yet, or stop being current when
+        the other writer commits)."""
+        if self._dialect == "postgresql":
             self.conn.execute(
                 text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
             )
@@ -452,7 +461,7 @@ class ResourceStore:
                     stack.enter_context(conn.begin())
                     return conn
 
-                writer = Writer(connect, timestamp, guard)
+                writer = Writer(connect, timestamp, guard, dialect=self.engine.dialect.name)
                 if not begin_on_first_use:
                     writer.begin()
                 yield writer

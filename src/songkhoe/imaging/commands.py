@@ -1,7 +1,6 @@
 """`songkhoe imaging ...`: the model registry, reading films from files, local validation and
 the AI worker."""
 
-import csv
 import threading
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import orjson
 
 from songkhoe.config import get_settings
 from songkhoe.console import CommandError, open_store
+from songkhoe.csv_input import CsvInputError, read_csv
 from songkhoe.imaging.ingest import InvalidImage, read_film
 from songkhoe.imaging.registry import ModelError, catalog, installed, is_installed
 
@@ -168,20 +168,27 @@ def analyze_command(files: tuple[Path, ...], model_name: str, output: Path, batc
 
 
 def read_labels(path: Path) -> list[tuple[str, int]]:
-    """LABELS.csv: columns `image` (a file name under --images) and `label` (1 abnormal, 0 not);
-    a bad row is named."""
+    """LABELS.csv (read by `songkhoe.csv_input`): columns `image` (a file name under --images)
+    and `label` (1 abnormal, 0 not); blank lines are skipped, a bad row is named."""
     try:
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            if not reader.fieldnames or not {"image", "label"} <= set(reader.fieldnames):
-                raise _fail(f"{path}: needs the columns image and label")
-            rows = []
-            for number, row in enumerate(reader, start=2):
-                if row["label"].strip() not in ("0", "1"):
-                    raise _fail(f"{path}, row {number}: label must be 0 or 1, got {row['label']!r}")
-                rows.append((row["image"].strip(), int(row["label"])))
-    except OSError as exc:
+        table = read_csv(path, ("image", "label"))
+        records = table.rows()
+    except CsvInputError as exc:
         raise _fail(exc) from None
+    if not {"image", "label"} <= set(table.header):
+        raise _fail(f"{path}: needs the columns image and label")
+    image, label = table.header.index("image"), table.header.index("label")
+    rows = []
+    for number, record in enumerate(records, start=2):
+        if not record:
+            continue
+        if len(record) != len(table.header):
+            raise _fail(
+                f"{path}, row {number}: {len(record)} fields, the header has {len(table.header)}"
+            )
+        if record[label].strip() not in ("0", "1"):
+            raise _fail(f"{path}, row {number}: label must be 0 or 1, got {record[label]!r}")
+        rows.append((record[image].strip(), int(record[label])))
     return rows
 
 

@@ -267,7 +267,7 @@ def worklist(caller: Caller, limit: int = WORKLIST_SIZE) -> list[WorklistEntry]:
             WorklistEntry(
                 study_id=report["imagingStudy"][0]["reference"].removeprefix("ImagingStudy/"),
                 patient_id=report["subject"]["reference"].removeprefix("Patient/"),
-                patient_name=full_name(by_ref.get(report["subject"]["reference"]) or {}) or "—",
+                patient_name=full_name(by_ref.get(report["subject"]["reference"]) or {}),
                 suspicion=observation["valueQuantity"]["value"],
                 positive=observation["interpretation"][0]["coding"][0]["code"] == "POS",
                 top_finding=top["valueCodeableConcept"]["coding"][0]["code"],

@@ -9,33 +9,51 @@
 A caller signs in with the UI session cookie or a bearer token; errors are OperationOutcomes.
 """
 
+from typing import Annotated
+
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from songkhoe.auth.policy import covers
-from songkhoe.fhir.api import FHIR_ERRORS
 from songkhoe.fhir.indexing import date_range
+from songkhoe.fhir.openapi import API_ERRORS, json_answer
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.ncd.indicators import InvalidMonth, indicators
 from songkhoe.ncd.worklist_read import now, read_worklist
+from songkhoe.ncd.worklists import KINDS
 from songkhoe.places.catalog import UnknownPlace, commune, communes
 from songkhoe.web.callers import CallerDep
 
-router = APIRouter(prefix="/api/ncd", tags=["NCD"], responses=FHIR_ERRORS)
+router = APIRouter(prefix="/api/ncd", tags=["NCD"], responses=API_ERRORS)
+ROWS = {"type": "array", "items": {"type": "object"}}
 
 
 def _invalid(exc: Exception, field: str) -> FhirError:
     return FhirError.single(400, "invalid", f"{field}: {exc}", field)
 
 
-@router.get("/indicators")
+@router.get(
+    "/indicators",
+    responses=json_answer(
+        {
+            "type": "object",
+            "required": ["month", "projections_as_of", "rows"],
+            "properties": {
+                "month": {"type": "string"},
+                "projections_as_of": {"type": ["string", "null"]},
+                "rows": ROWS,
+            },
+        },
+        "The indicators of the place (and of each commune with by=commune)",
+    ),
+)
 def get_indicators(
     caller: CallerDep,
-    month: str,
-    province: str | None = None,
+    month: Annotated[str, Query(examples=["2026-06"])],
+    province: Annotated[str | None, Query(examples=["12"])] = None,
     commune: str | None = None,
-    by: str | None = None,
+    by: Annotated[str | None, Query(json_schema_extra={"enum": ["commune"]})] = None,
 ) -> JSONResponse:
     if (province is None) == (commune is None):
         raise FhirError.single(400, "required", "give either province or commune", "province")
@@ -59,9 +77,29 @@ def get_indicators(
     return JSONResponse({"month": month, "projections_as_of": as_of, "rows": rows})
 
 
-@router.get("/worklists/{kind}")
+@router.get(
+    "/worklists/{kind}",
+    responses=json_answer(
+        {
+            "type": "object",
+            "required": ["kind", "commune", "as_of", "projections_as_of", "total", "entries"],
+            "properties": {
+                "kind": {"type": "string"},
+                "commune": {"type": "string"},
+                "as_of": {"type": "string"},
+                "projections_as_of": {"type": ["string", "null"]},
+                "total": {"type": "integer"},
+                "entries": ROWS,
+            },
+        },
+        "The worklist's entries the caller may see",
+    ),
+)
 def get_worklist(
-    caller: CallerDep, kind: str, commune: str, as_of: str | None = None
+    caller: CallerDep,
+    kind: Annotated[str, Path(json_schema_extra={"enum": list(KINDS)})],
+    commune: str,
+    as_of: str | None = None,
 ) -> JSONResponse:
     try:
         moment = np.datetime64(date_range(as_of)[1][:19]) if as_of else now()  # a date: its end

@@ -1,6 +1,7 @@
 """Batch scoring of a CSV for analysts (`songkhoe ncd score`).
 
-Input: a header row and one person a row. The columns it reads (any subset, header names exact):
+Input: a header row and one person a row, read by `songkhoe.csv_input` (UTF-8, `,` or `;`, the
+decimal comma in a `;` file). The columns it reads (any subset, header names exact):
 sex (male/female), age, smoker, diabetes, sbp, dbp, total_cholesterol_mmol, bmi, waist_cm,
 physically_active, daily_vegetables, bp_medication, history_high_glucose, family_diabetes
 (none/second/first), pack_years, years_since_quit; yes/no columns are 0/1, an empty cell is missing.
@@ -20,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from songkhoe.csv_input import read_csv
 from songkhoe.files import atomic_text_file
 from songkhoe.ncd.inputs import PLAUSIBLE, implausible
-from songkhoe.ncd.scores import FLAG_INPUTS, score_arrays
+from songkhoe.ncd.scores import NUMBER_INPUTS, score_arrays
 
 TEXT_VALUES = {"sex": ("male", "female"), "family_diabetes": ("none", "second", "first")}
 CSV_INPUTS = (
@@ -30,6 +32,7 @@ CSV_INPUTS = (
     "physically_active", "daily_vegetables", "bp_medication", "history_high_glucose",
     "family_diabetes", "pack_years", "years_since_quit",
 )  # fmt: skip
+NUMBER_COLUMNS = tuple(name for name in CSV_INPUTS if name in NUMBER_INPUTS)
 OUTPUT_COLUMNS = (
     "who_cvd_lab_pct", "who_cvd_note", "who_cvd_band", "findrisc_points", "findrisc_band",
     "bp_grade", "lung_ct_eligible",
@@ -124,13 +127,13 @@ def read_columns(header: list[str], rows: list[list[str]]) -> dict[str, np.ndarr
             continue
         position = header.index(name)
         cells = [row[position].strip() for row in rows]
-        if name in TEXT_VALUES:
+        if name in NUMBER_COLUMNS:
+            columns[name] = _parse_number(name, cells)
+        elif name in TEXT_VALUES:
             columns[name] = _parse_choice(name, cells, TEXT_VALUES[name])
-        elif name in FLAG_INPUTS:
+        else:
             flags = _parse_choice(name, cells, ("0", "1"))
             columns[name] = np.where(flags == "", np.nan, (flags == "1").astype(np.float64))
-        else:
-            columns[name] = _parse_number(name, cells)
     _check_pairs(columns)
     return columns
 
@@ -150,15 +153,11 @@ def _format(scores: dict[str, np.ndarray]) -> list[list[str]]:
 
 
 def score_csv(input_path: Path, output_path: Path) -> BatchReport:
-    """Score every row of `input_path` into `output_path`; raises InputError on bad input."""
+    """Score every row of `input_path` into `output_path`, its number columns written with the
+    decimal point; raises InputError or CsvInputError on bad input."""
     started = time.perf_counter()
-    with input_path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise InputError(f"{input_path} is empty: expected a header row")
-        rows = list(reader)
-    header = [name.strip() for name in header]
+    table = read_csv(input_path, CSV_INPUTS)
+    header, rows = table.header, table.rows(numbers=NUMBER_COLUMNS)
     clashes = [name for name in header if name in OUTPUT_COLUMNS]
     if clashes:
         raise InputError(f"column {clashes[0]} is an output column; remove it from the input")

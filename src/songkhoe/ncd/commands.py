@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 
 from songkhoe.console import CommandError
+from songkhoe.csv_input import CsvInputError
 from songkhoe.ncd.batch import InputError, score_csv
 
 
@@ -27,11 +28,12 @@ def score_command(input_path: Path, output_path: Path) -> None:
     grade (Vietnamese grid) and USPSTF 2021 lung-cancer CT eligibility. Input columns (any subset):
     sex, age, smoker, diabetes, sbp, dbp, total_cholesterol_mmol, bmi, waist_cm, physically_active,
     daily_vegetables, bp_medication, history_high_glucose, family_diabetes, pack_years,
-    years_since_quit. A nonsensical value stops the run with its row (the header is row 1) and
-    column, and writes nothing."""
+    years_since_quit. UTF-8, separated by `,` or `;` (then with the decimal comma), the header
+    first. A nonsensical value stops the run with its row (the header is row 1) and column, and
+    writes nothing."""
     try:
         report = score_csv(input_path, output_path)
-    except InputError as exc:
+    except (InputError, CsvInputError) as exc:
         raise CommandError(str(exc)) from None
     rate = report.rows / report.seconds if report.seconds else 0.0
     click.echo(

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import Connection, Engine
 
+from songkhoe.fhir.names import full_name
 from songkhoe.fhir.queries import live
 from songkhoe.ncd import projections as proj
 from songkhoe.ncd.scores import bp_grade, lung_ct_eligible, lung_ct_known
@@ -231,14 +232,12 @@ def worklist(
 
 
 def name_entries(conn: Connection, entries: list[Entry]) -> None:
-    """Add each entry's `name`: the display name of its Patient (Patient.name[0].text, else
-    family and given names)."""
+    """Add each entry's `name`: the name shown for its Patient (`songkhoe.fhir.names`), None
+    for someone without one."""
     ids = [str(e["patient_id"]) for e in entries]
     names: dict[str, str | None] = {}
     for start in range(0, len(ids), 500):
         for content in conn.execute(live("Patient", ids[start : start + 500])).scalars():
-            name = (content.get("name") or [{}])[0]
-            parts = [name.get("family", ""), *name.get("given", [])]
-            names[content["id"]] = name.get("text") or " ".join(p for p in parts if p) or None
+            names[content["id"]] = full_name(content) or None
     for e, pid in zip(entries, ids, strict=True):
         e["name"] = names.get(pid)

@@ -26,6 +26,9 @@ def _identifier(patient: dict, system: str) -> str:
 
 
 def _dmy(date: str) -> str:
+    """A FHIR date as dd/mm/yyyy (a year alone as 01/01/yyyy); "" when it is unknown."""
+    if not date:
+        return ""
     year, month, day = (date.split("-") + ["01", "01"])[:3]
     return f"{day}/{month}/{year}"
 

@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from songkhoe.clinical.documents import Document, facility_name, person_facts
-from songkhoe.fhir.names import full_name
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.prescribing import service
 from songkhoe.prescribing import texts as _texts  # noqa: F401  (registers the interface text)
@@ -68,7 +67,6 @@ def form_page(request: Request, who: Viewer, patient: dict, status: int = 200, *
         who,
         status,
         patient=patient,
-        patient_name=full_name(patient),
         drugs=catalogue(),
         lines=range(1, LINES + 1),
         **{"form": {}, "issues": [], "error": None, **context},

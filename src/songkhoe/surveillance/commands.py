@@ -10,6 +10,7 @@ import click
 import numpy as np
 
 from songkhoe.console import CommandError
+from songkhoe.csv_input import CsvInputError
 from songkhoe.files import atomic_text_file
 from songkhoe.surveillance.detect import METHODS, DetectError, detect, week_index
 from songkhoe.surveillance.models import DetectorResult
@@ -111,9 +112,9 @@ def detect_command(
     output: Path,
 ) -> None:
     """Run an aberration detector (R `surveillance` 1.20.3 parameters and defaults) on the weekly
-    counts of INPUT_PATH (columns date, count, optionally unit, population) and write
-    unit, date, count, population (when given), upperbound, alarm for every evaluated week to
-    OUTPUT."""
+    counts of INPUT_PATH (UTF-8, separated by `,` or `;`, then with the decimal comma; columns
+    date, count, optionally unit, population) and write unit, date, count, population (when
+    given), upperbound, alarm for every evaluated week to OUTPUT."""
     try:
         control = _control(method, alpha, b, w, population_offset)
         series = read_series(input_path)
@@ -127,7 +128,7 @@ def detect_command(
         result = detect(series, method, first=first, **control)
     except SeriesError as exc:
         raise CommandError(f"{input_path}: {exc}") from None
-    except DetectError as exc:
+    except (DetectError, CsvInputError) as exc:
         raise CommandError(str(exc)) from None
     _write(output, series, result)
     n_alarms = int((np.asarray(result.alarm) == 1).sum())

@@ -1,13 +1,13 @@
 """Reading and validating weekly count series (the `songkhoe surveillance detect` input).
 
-The input is a CSV with a header: `date` (the first day of the week, ISO 8601) and `count`,
-optionally `unit` (a series id, e.g. a commune code) and `population`. Rows of one unit must be
-consecutive weeks in date order; every unit must cover the same weeks, so the units form one
-(n_units, n_weeks) array. Anything else is an error naming the row (1-based spreadsheet row, the
+The input is a CSV with a header, read by `songkhoe.csv_input` (UTF-8, `,` or `;`, the decimal
+comma in a `;` file): `date` (the first day of the week, ISO 8601) and `count`, optionally `unit`
+(a series id, e.g. a commune code) and `population`. Rows of one unit must be consecutive weeks
+in date order; every unit must cover the same weeks, so the units form one (n_units, n_weeks)
+array. Anything else is an error naming the row (1-based spreadsheet row, the
 header being row 1): nothing is dropped or filled in silently.
 """
 
-import csv
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -15,6 +15,8 @@ from itertools import repeat
 from pathlib import Path
 
 import numpy as np
+
+from songkhoe.csv_input import read_csv
 
 REQUIRED_COLUMNS = ("date", "count")
 OPTIONAL_COLUMNS = ("unit", "population")
@@ -232,12 +234,13 @@ def _parse_valid(text: str) -> WeeklySeries | None:
 
 
 def read_series(path: Path) -> WeeklySeries:
-    """Read and validate a weekly series CSV; raises SeriesError naming the row.
+    """Read and validate a weekly series CSV; raises SeriesError naming the row, or CsvInputError
+    (the file's encoding, header, decimal separator).
 
-    Valid files are parsed column-wise (about 1 s per million rows); anything else goes
+    Valid `,` files are parsed column-wise (about 1 s per million rows); anything else goes
     through ``parse_rows``, which finds and names the first bad row."""
-    series = _parse_valid(path.read_text(encoding="utf-8-sig"))
+    table = read_csv(path, (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS))
+    series = _parse_valid(table.text) if table.separator == "," else None
     if series is not None:
         return series
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        return parse_rows(list(csv.reader(handle)))
+    return parse_rows([table.header, *table.rows(numbers=("count", "population"))])

@@ -39,7 +39,6 @@ from songkhoe.auth.caller import Caller
 from songkhoe.auth.models import Role
 from songkhoe.auth.service import session_for_cookie
 from songkhoe.config import get_settings
-from songkhoe.fhir.names import full_name
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.places.facilities import central_hospitals, facilities
@@ -289,7 +288,6 @@ def new_case(request: Request, store: StoreDep, who: ViewerDep, patient: str) ->
         "telehealth/new_case.html",
         who,
         patient=person,
-        patient_name=full_name(person),
         queues=all_queues(store),
         urgencies=URGENCIES,
         specialties=SPECIALTIES,
@@ -328,7 +326,7 @@ def case_page(request: Request, who: ViewerDep, case_id: str) -> Response:
         "telehealth/case.html",
         who,
         view=_case_view(caller, case),
-        person_name=service.patient_names(caller, {case.patient_id}).get(
+        patient_name=service.patient_names(caller, {case.patient_id}).get(
             case.patient_id, case.patient_id
         ),
         question=case.request["note"][0]["text"],
@@ -436,7 +434,6 @@ def new_referral(request: Request, who: ViewerDep, patient: str, case: str = "")
         "telehealth/new_referral.html",
         who,
         patient=person,
-        patient_name=full_name(person),
         case_id=case,
         facilities=_referral_targets(),
     )
@@ -468,7 +465,9 @@ def referral_page(request: Request, who: ViewerDep, referral_id: str) -> Respons
         "telehealth/referral.html",
         who,
         ref=_referral_view(case),
-        person_name=service.patient_names(who.caller, {case.patient_id}).get(case.patient_id, ""),
+        patient_name=service.patient_names(who.caller, {case.patient_id}).get(
+            case.patient_id, case.patient_id
+        ),
         receiving=referrals.at_receiving_site(who.principal, case),
         outcomes=referrals.OUTCOMES,
     )

@@ -5,10 +5,16 @@
   cache nor comes back with the Back button on a shared station PC after logout;
 - limits the request body: a Content-Length above the limit is refused at once, a chunked body is
   counted while it streams; both get 413 (FHIR: OperationOutcome "too-costly");
+- refuses a URL whose decoded path or query holds a control character (400; FHIR:
+  OperationOutcome "invalid"), as the FHIR API refuses one in a resource's strings;
 - rate-limits each client address with a token bucket (/healthz exempt): 429 with Retry-After
   (FHIR: OperationOutcome "throttled");
-- answers any unhandled exception with 500, a generic message and an opaque incident id that is
-  also in the logged traceback; the exception text never reaches the client.
+- answers a database out of reach (`database_unreachable`: a restart, a lost connection, a file
+  that cannot be opened) with 503 and `Retry-After` (FHIR: OperationOutcome "transient"; pages: a
+  readable page), logged without the error's text, whose SQL parameters may hold personal data;
+  the pool opens new connections by itself once the database answers again;
+- answers any other unhandled exception with 500, a generic message and an opaque incident id
+  that is also in the logged traceback; the exception text never reaches the client.
 
 The buckets live in the process's memory: behind N workers a client gets N times the limit.
 The client address and the scheme are the ASGI scope's; behind a reverse proxy, run uvicorn with
@@ -20,13 +26,18 @@ import math
 import time
 import uuid
 from collections.abc import Callable
+from urllib.parse import unquote_plus
 
 import orjson
 from fastapi import FastAPI
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from songkhoe.fhir.outcomes import Issue, operation_outcome
+from songkhoe.fhir.validation import CONTROL_CHARACTER
+from songkhoe.web.pages import render
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +72,31 @@ HSTS = "max-age=63072000; includeSubDomains"
 CACHEABLE_PREFIXES = ("/static",)  # everything else may hold personal data
 RATE_LIMIT_EXEMPT = frozenset({"/healthz"})
 FHIR_JSON = "application/fhir+json; charset=utf-8"
+JSON_PREFIXES = ("/fhir", "/api", "/auth", "/healthz")  # the rest are pages: errors in HTML
+DATABASE_RETRY_AFTER_S = 5
+# PostgreSQL's SQLSTATEs of a connection that failed or is ending: class 08 (connection
+# exception), 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now
+# (https://www.postgresql.org/docs/current/errcodes-appendix.html).
+UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+SQLITE_CANTOPEN = 14  # https://sqlite.org/rescode.html#cantopen
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` means that the database cannot be reached (now), rather than a fault: a
+    connection SQLAlchemy found lost (`connection_invalidated`), a connection failure or shutdown
+    PostgreSQL names by its SQLSTATE, a SQLite file that cannot be opened, or a driver that could
+    not connect at all (no statement ran, no error code: refused, timed out)."""
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate:
+        return sqlstate.startswith(UNREACHABLE_SQLSTATES)
+    sqlite_code = getattr(exc.orig, "sqlite_errorcode", None)
+    if sqlite_code is not None:
+        return sqlite_code & 0xFF == SQLITE_CANTOPEN  # an extended code keeps the primary below
+    return exc.statement is None
 
 
 def install_hardening(
@@ -170,6 +206,11 @@ class HardeningMiddleware:
             await self._send_too_large(send_hardened, path)
             return
 
+        if _url_has_control_character(scope):
+            message = "the URL holds a control character, which no id or search value may hold"
+            await _send_error(send_hardened, path, 400, "invalid", message)
+            return
+
         received = 0
 
         async def receive_limited() -> Message:
@@ -184,9 +225,12 @@ class HardeningMiddleware:
 
         try:
             await self.app(scope, receive_limited, send_from_app)
-        except Exception:
+        except Exception as exc:
             if response_started:
                 raise  # too late to answer; the server logs it and drops the connection
+            if database_unreachable(exc):
+                await _send_unavailable(send_hardened, scope, receive, path, exc)
+                return
             if not too_large:
                 await _send_incident(send_hardened, scope, path)
                 return
@@ -214,12 +258,40 @@ def _under(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(path == p or path.startswith(p + "/") for p in prefixes)
 
 
+def _url_has_control_character(scope: Scope) -> bool:
+    """Whether the decoded path or query string holds a character that no FHIR string may
+    (below U+0020 but tab, CR and LF: http://hl7.org/fhir/R4/datatypes.html#string): an id,
+    a search value or a page's parameter with a NUL would reach PostgreSQL, which refuses NUL
+    in text (a 500 otherwise)."""
+    query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
+    return bool(CONTROL_CHARACTER.search(scope["path"]) or CONTROL_CHARACTER.search(query))
+
+
 def _content_length(scope: Scope) -> int:
     """The declared body length; 0 when none or unreadable (the server rejects those)."""
     for name, value in scope["headers"]:
         if name == b"content-length":
             return int(value) if value.isdigit() else 0
     return 0
+
+
+async def _send_unavailable(
+    send: Send, scope: Scope, receive: Receive, path: str, exc: BaseException
+) -> None:
+    """503 with Retry-After while the database is out of reach (RFC 9110, 15.6.4): an
+    OperationOutcome "transient" under /fhir, JSON under the other APIs, else a page in the
+    reader's language. Logged with the driver error's class only: its text may quote the SQL
+    statement's parameters."""
+    cause = type(getattr(exc, "orig", None) or exc).__name__
+    logger.warning("database unreachable (%s): %s %s answered 503", cause, scope["method"], path)
+    headers = {"retry-after": str(DATABASE_RETRY_AFTER_S)}
+    if _under(path, JSON_PREFIXES):
+        message = f"the database cannot be reached; retry in {DATABASE_RETRY_AFTER_S} s"
+        await _send_error(send, path, 503, "transient", message, None, headers)
+        return
+    response = render(Request(scope), "message.html", 503, message="database_unavailable")
+    response.headers.update(headers)
+    await response(scope, receive, send)
 
 
 async def _send_incident(send: Send, scope: Scope, path: str) -> None:

@@ -16,12 +16,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "password": ("Mật khẩu", "Password"),
     "wrong_login": ("Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password."),
     "throttled": (
-        "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau 15 phút.",
-        "Too many failed logins. Please try again in 15 minutes.",
+        "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {wait}.",
+        "Too many failed logins. Please try again in {wait}.",
     ),
+    "wait_seconds": ("{n} giây", "{n} s"),
+    "wait_minutes": ("{n} phút", "{n} min"),
     "expired_form": (
         "Biểu mẫu đã hết hạn, vui lòng thử lại.",
         "The form has expired, please try again.",
+    ),
+    "database_unavailable": (
+        "Không kết nối được cơ sở dữ liệu. Vui lòng thử lại sau ít giây.",
+        "The database cannot be reached. Please try again in a few seconds.",
     ),
     "home": ("Trang chủ", "Home"),
     "people": ("Người dân", "People"),

@@ -10,7 +10,6 @@ areas without data are grey. Aggregates only, for callers whose place covers the
 NCD indicators API decides): the national map for callers who see the whole country.
 """
 
-
 import numpy as np
 import orjson
 from fastapi import APIRouter, FastAPI, Request

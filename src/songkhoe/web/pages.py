@@ -1,6 +1,7 @@
 """What every server-rendered page shares: who is looking (a `Viewer`), the page frame with its
 navigation, CSRF-checked forms, and the templates' filters: `local_date` and `local_time` show
-stored UTC times in Vietnam's time (songkhoe.timezones), `person_name` a Patient's name.
+stored UTC times in Vietnam's time (songkhoe.timezones), `person_name` a person's name or, for
+someone without one, "(chưa có tên)" (songkhoe.fhir.names).
 
 A domain's pages live on a module-level router made by `page_router()`: every route on it is for
 logged-in users (a request without a session is sent to the login page before the handler runs),
@@ -20,6 +21,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from starlette.datastructures import FormData
 
 from songkhoe.auth.audit import RequestContext
@@ -27,12 +30,12 @@ from songkhoe.auth.caller import Caller
 from songkhoe.auth.models import ROLE_LABELS_VI, Principal
 from songkhoe.auth.policy import Access, stations
 from songkhoe.fhir.deps import StoreDep
-from songkhoe.fhir.names import full_name
+from songkhoe.fhir.names import NO_NAME, full_name
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.places.catalog import commune, province
 from songkhoe.places.facilities import station_communes
 from songkhoe.timezones import local_date, local_time
-from songkhoe.web.i18n import language, translator
+from songkhoe.web.i18n import language, register, translator
 from songkhoe.web.session import (
     SESSION_COOKIE,
     CsrfFailure,
@@ -41,8 +44,19 @@ from songkhoe.web.session import (
     form_data,
 )
 
+register({"no_name": NO_NAME})
+
+
+@pass_context
+def person_name(context: Context, person: dict | str | None) -> str:
+    """The name to show for a person: `full_name` of a Patient (or the name already worked out
+    from one), else "(chưa có tên)" in the page's language."""
+    name = full_name(person) if isinstance(person, dict) else person
+    return name or context["t"]("no_name")
+
+
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
-TEMPLATES.env.filters.update(local_date=local_date, local_time=local_time, person_name=full_name)
+TEMPLATES.env.filters.update(local_date=local_date, local_time=local_time, person_name=person_name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,8 @@
 """The frame's own pages: logging in and out, the interface language, and the home page, which
 shows the blocks the domains register (`songkhoe.web.pages.register_home_panel`)."""
 
+import math
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -39,6 +41,20 @@ def login_page(request: Request, error: str | None = None, status: int = 200) ->
     return response
 
 
+def throttled_page(request: Request, retry_after: int) -> Response:
+    """The login page refusing an attempt with 429 and `Retry-After` (RFC 6585 section 4), its
+    message saying how long to wait: seconds under a minute, else minutes rounded up."""
+    t = translator(language(request))
+    wait = (
+        t("wait_seconds").format(n=retry_after)
+        if retry_after < 60
+        else t("wait_minutes").format(n=math.ceil(retry_after / 60))
+    )
+    response = login_page(request, t("throttled").format(wait=wait), 429)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 @public.get("/login")
 def login_form(request: Request, store: StoreDep) -> Response:
     if current_session(store, request) is not None:
@@ -62,8 +78,8 @@ async def login(request: Request, store: StoreDep) -> Response:
             password=form.get("password", ""),
             address=address,
         )
-    except LoginThrottled:
-        return login_page(request, t("throttled"), 429)
+    except LoginThrottled as throttled:
+        return throttled_page(request, throttled.retry_after)
     except InvalidCredentials:
         return login_page(request, t("wrong_login"), 401)
     cookie, _ = create_session(store.engine, principal)
