@@ -14,6 +14,7 @@ import orjson
 from songkhoe.auth.commands import clients, token, users
 from songkhoe.auth.service import AuthError
 from songkhoe.chatbot.commands import chat
+from songkhoe.claims.commands import bhyt
 from songkhoe.config import SettingError, get_settings
 from songkhoe.console import USAGE_EXIT, CommandError, open_store
 from songkhoe.db.backup_commands import backup_command, restore_command
@@ -198,6 +199,7 @@ for command in (fhir, ncd, surveillance, users, clients, token, backup_command, 
 cli.add_command(telehealth)
 cli.add_command(chat)
 cli.add_command(imaging)
+cli.add_command(bhyt)
 
 
 def main(argv: list[str] | None = None) -> None:

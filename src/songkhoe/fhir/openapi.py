@@ -226,6 +226,7 @@ IF_NONE_EXIST = {"If-None-Exist": {"type": "string", "description": "A search (h
 IDEMPOTENCY_KEY = {
     "Idempotency-Key": {
         "type": "string",
+        "pattern": r"^[\x21\x23-\x5b\x5d-\x7e]{1,255}$",  # retries.parse_key, unquoted
         "description": "Sent again with the same request, answers the first response again "
         "(nothing written twice); with another request, 422",
     }
