@@ -1,8 +1,7 @@
 """The pages about people: finding a person (/people), a person's record (/people/{id}) with the
 panels other domains add to it and who looked at it, and registering a person (/people/new);
-the home page's people block; and what the clinical pages share (`form_pairs`). Every page that
-shows personal data goes through the same access policy and audit trail as the FHIR API
-(songkhoe.auth.caller)."""
+and the home page's people block. Every page that shows personal data goes through the same
+access policy and audit trail as the FHIR API (songkhoe.auth.caller)."""
 
 from datetime import datetime
 
