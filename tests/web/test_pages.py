@@ -34,12 +34,17 @@ def field_error(html: str, name: str) -> str | None:
 
 
 def a_patient(town, commune_code: str) -> dict:
+    """An adult of the commune aged about 45 to 70 today, inside the WHO CVD model's 40-80 (the
+    first one born before 1975 turned 80 on 2026-12-08, and their risk became NaN)."""
+    year = datetime.now(UTC).year
+    earliest, latest = str(year - 70), str(year - 45)
     with town.store.engine.connect() as conn:
         for (content,) in conn.execute(
             select(resource.c.content).where(resource.c.res_type == "Patient")
         ):
             ref = content["managingOrganization"]["reference"]
-            if ref == f"Organization/tyt-{commune_code}" and content["birthDate"] < "1975":
+            here = ref == f"Organization/tyt-{commune_code}"
+            if here and earliest < content["birthDate"] < latest:
                 return content
     raise AssertionError("no adult in the commune")
 
