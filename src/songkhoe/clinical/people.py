@@ -4,10 +4,11 @@ that return only what the caller may see (songkhoe.auth.caller)."""
 import re
 
 from songkhoe.auth.caller import Caller
+from songkhoe.clinical.identity import BHYT_PATTERN
 from songkhoe.fhir.systems import BHYT, CCCD
 
 DIGITS = re.compile(r"\d{9,12}")
-INSURANCE = re.compile(r"[A-Za-z]{2}\d{13}")
+INSURANCE = re.compile(BHYT_PATTERN)
 
 
 def person_query(text: str) -> list[tuple[str, str]]:
