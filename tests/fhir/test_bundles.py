@@ -10,7 +10,7 @@ from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceGone
 
 BASE = "https://songkhoe.example/fhir"
-CCCD = "https://fhir.songkhoe.vn/sid/cccd"
+CCCD = "http://fhir.ehealth.gov.vn/core/sid/national_id"
 
 
 def patient(cccd: str = "027090001234", **extra) -> dict:

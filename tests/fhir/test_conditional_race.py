@@ -19,7 +19,7 @@ from songkhoe.app import create_app
 from songkhoe.fhir import bundles, search
 from songkhoe.fhir.store import ResourceStore
 
-CCCD = "https://fhir.songkhoe.vn/sid/cccd"
+CCCD = "http://fhir.ehealth.gov.vn/core/sid/national_id"
 CONDITION = f"identifier={CCCD}|001090004321"
 PAUSE = 0.3  # seconds each search waits before it returns
 

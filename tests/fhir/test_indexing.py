@@ -13,8 +13,8 @@ from songkhoe.fhir.searchparams import params_for, resource_types
 
 UCUM = "http://unitsofmeasure.org"
 LOINC = "http://loinc.org"
-CCCD = "https://fhir.songkhoe.vn/sid/cccd"
-BHYT = "https://fhir.songkhoe.vn/sid/bhyt"
+CCCD = "http://fhir.ehealth.gov.vn/core/sid/national_id"
+BHYT = "http://fhir.ehealth.gov.vn/core/sid/insurance_number"
 
 OBSERVATION = {
     "resourceType": "Observation",

@@ -14,7 +14,7 @@ from songkhoe.fhir.search import (
 )
 from songkhoe.fhir.searchparams import UnknownSearchParameter
 
-CCCD = "https://fhir.songkhoe.vn/sid/cccd"
+CCCD = "http://fhir.ehealth.gov.vn/core/sid/national_id"
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 

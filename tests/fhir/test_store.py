@@ -20,7 +20,7 @@ def patient(pid: str = "p1", family: str = "Nguyễn", given: str = "Văn An") -
     return {
         "resourceType": "Patient",
         "id": pid,
-        "identifier": [{"system": "https://fhir.songkhoe.vn/sid/cccd", "value": "027090001234"}],
+        "identifier": [{"system": "http://fhir.ehealth.gov.vn/core/sid/national_id", "value": "027090001234"}],
         "name": [{"family": family, "given": given.split()}],
         "gender": "male",
         "birthDate": "1990-04-12",
@@ -132,7 +132,7 @@ def test_invalid_resources_are_refused_with_the_field_named(store, bad, message)
 def test_index_rows_follow_the_current_version(store):
     store.create(patient())
     assert find(store, "Patient", name="nguyen") == ["p1"]
-    assert find(store, "Patient", identifier="https://fhir.songkhoe.vn/sid/cccd|027090001234") == [
+    assert find(store, "Patient", identifier="http://fhir.ehealth.gov.vn/core/sid/national_id|027090001234") == [
         "p1"
     ]
     store.update(patient(family="Trần"))

@@ -32,7 +32,7 @@ def record(store):
             {
                 "resourceType": "Patient",
                 "id": "hoa",
-                "identifier": [{"system": "https://fhir.songkhoe.vn/sid/cccd",
+                "identifier": [{"system": "http://fhir.ehealth.gov.vn/core/sid/national_id",
                                 "value": "027150000009"}],
                 "name": [{"family": "Lê", "given": ["Thị", "Hoa"]}],
                 "birthDate": "1950-01-02",

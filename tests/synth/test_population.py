@@ -7,6 +7,7 @@ from datetime import date
 import numpy as np
 import pytest
 
+from songkhoe.fhir.systems import BHYT, CCCD
 from songkhoe.places.catalog import UnknownPlace
 from songkhoe.synth.demography import BIRTH_PROVINCE_CODES
 from songkhoe.synth.population import generate
@@ -98,7 +99,7 @@ def test_cccd_encodes_birth_province_century_sex_and_year(big):
     numbers = set()
     born_here = 0
     for p in patients:
-        (cccd,) = [i["value"] for i in p["identifier"] if i["system"].endswith("/cccd")]
+        (cccd,) = [i["value"] for i in p["identifier"] if i["system"] == CCCD]
         assert re.fullmatch(r"\d{12}", cccd)
         assert int(cccd[:3]) in BIRTH_PROVINCE_CODES
         born_here += cccd[:3] == "024"
@@ -113,7 +114,7 @@ def test_cccd_encodes_birth_province_century_sex_and_year(big):
 def test_bhyt_format_and_groups(big):
     groups = Counter()
     for p in (r for r in big if r["resourceType"] == "Patient"):
-        cards = [i["value"] for i in p["identifier"] if i["system"].endswith("/bhyt")]
+        cards = [i["value"] for i in p["identifier"] if i["system"] == BHYT]
         if not cards:
             continue
         (card,) = cards

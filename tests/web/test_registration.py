@@ -100,3 +100,34 @@ def test_two_registrations_of_one_cccd_at_once_make_one_person(office, monkeypat
     refused = next(a for a in answers if a.status_code == 422)
     assert "đã được đăng ký" in refused.text
     assert holders(office, cccd) == 1
+
+
+def test_a_registered_person_is_a_vn_core_patient(office):
+    """The Patient a registration writes has VN Core's shape (StructureDefinition.VN-Core.Patient):
+    name.text, the national identifier system, and the ethnic-group and occupation extensions
+    chosen on the form; an unknown ethnic-group code is the form's error, not a write."""
+    client = logged_in(office, "worker")
+    data = {**form(csrf_of(client.get("/people/new").text), "027160000077"), "confirm_new": "1"}
+    refused = client.post("/people/new", data={**data, "ethnic_group": "57"})
+    assert refused.status_code == 422
+    answer = client.post(
+        "/people/new", data={**data, "ethnic_group": "02", "occupation": "05"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert answer.status_code == 303
+    person = office.read("Patient", answer.headers["location"].rsplit("/", 1)[-1])
+    assert person["name"][0]["text"] == "Nguyễn Thị Lan"
+    assert person["identifier"] == [
+        {"system": "http://fhir.ehealth.gov.vn/core/sid/national_id", "value": "027160000077"}
+    ]
+    codes = {e["url"].rsplit("/", 1)[-1]: e["valueCodeableConcept"]["coding"][0]["code"]
+             for e in person["extension"]}  # fmt: skip
+    assert codes == {"extension-race": "02", "extension-occupation": "05"}
+    (address,) = person["address"]
+    vn_core_address = address["extension"][0]
+    assert vn_core_address["url"].endswith("/extension-administrative-address")
+    levels = [(e["url"], e["valueCodeableConcept"]["coding"][0]["code"])
+              for e in vn_core_address["extension"]]  # fmt: skip
+    assert levels == [("state", "24"), ("ward", HOME)]  # HOME is a commune of Bắc Ninh (24)
+    shown = client.get(answer.headers["location"]).text
+    assert "<dd>Tày</dd>" in shown and "<dd>Nông dân</dd>" in shown and "027160000077" in shown

@@ -14,7 +14,9 @@ from songkhoe.clinical.documents import one_line
 from songkhoe.clinical.identity import BHYT_PATTERN, CCCD_PATTERN, PHONE_PATTERN
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceStore
+from songkhoe.fhir.systems import BHYT, CCCD
 from songkhoe.places.catalog import commune
+from songkhoe.terminology import vn_core
 from songkhoe.timezones import VIETNAM
 from songkhoe.web.forms import Field, validate
 from songkhoe.web.i18n import language, translator
@@ -81,6 +83,20 @@ def registration_fields(who: Viewer) -> list[Field]:
         Field("cccd", "cccd", pattern=CCCD_PATTERN, maxlength=12, hint_key="cccd_hint"),
         Field("bhyt", "bhyt", pattern=BHYT_PATTERN, maxlength=15, hint_key="bhyt_hint"),
         Field("phone", "phone", pattern=PHONE_PATTERN, maxlength=10),
+        Field(
+            "ethnic_group",
+            "ethnic_group",
+            "select",
+            choices=tuple(vn_core.ethnic_groups().items()),
+            translate_choices=False,
+        ),
+        Field(
+            "occupation",
+            "occupation",
+            "select",
+            choices=tuple(vn_core.occupations().items()),
+            translate_choices=False,
+        ),
         Field("line", "address_line", "text", True, maxlength=120),
         place,
     ]
@@ -152,8 +168,35 @@ def person(request: Request, store: StoreDep, who: ViewerDep, patient_id: str) -
     panels = chart_panels(store, who, patient_id)
     addresses = [one_line(a) for a in patient.get("address", [])]
     return page(
-        request, "clinical/person.html", who, patient=patient, addresses=addresses, panels=panels
+        request,
+        "clinical/person.html",
+        who,
+        patient=patient,
+        facts=_facts(patient),
+        addresses=addresses,
+        panels=panels,
     )
+
+
+_NUMBERS = {CCCD: "cccd", BHYT: "bhyt"}
+_CODED = (
+    ("ethnic_group", vn_core.EXT_ETHNIC_GROUP, vn_core.ethnic_groups),
+    ("occupation", vn_core.EXT_OCCUPATION, vn_core.occupations),
+)
+
+
+def _facts(patient: dict) -> list[tuple[str, str]]:
+    """(label key, value) of a person's identity numbers and VN Core ethnic group and occupation."""
+    facts = [
+        (_NUMBERS[i["system"]], i["value"])
+        for i in patient.get("identifier", ())
+        if i.get("system") in _NUMBERS and i.get("value")
+    ]
+    for key, url, names in _CODED:
+        code = vn_core.extension_code(patient, url)
+        if code is not None:
+            facts.append((key, names().get(code, code)))
+    return facts
 
 
 @router.get("/people/{patient_id}/access-log")

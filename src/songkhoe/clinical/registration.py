@@ -20,6 +20,7 @@ from songkhoe.fhir import identifiers
 from songkhoe.fhir.systems import BHYT, CCCD, EXT_COMMUNE, PHONE
 from songkhoe.places.catalog import UnknownPlace, commune, province
 from songkhoe.places.facilities import commune_station_id
+from songkhoe.terminology import vn_core
 
 NUMBERS = ("cccd", "bhyt")  # the identity numbers one person holds alone
 
@@ -78,10 +79,13 @@ def visible_people(caller: Caller, ids: list[str]) -> list[str]:
 
 
 def patient_resource(values: dict) -> dict:
-    """The Patient of a registration's valid values, managed by its commune's station."""
+    """The Patient of a registration's valid values, managed by its commune's station, in the
+    shape of the VN Core Patient profile (StructureDefinition.VN-Core.Patient: `name.text`, the
+    national identifier systems, the ethnic-group and occupation extensions)."""
     code = values["commune"]
     place = commune(code)
     given = values["given"].split()
+    state = province(place.province_code).full_name
     identifiers = [{"system": CCCD, "value": values["cccd"]}] if values.get("cccd") else []
     if values.get("bhyt"):
         identifiers.append({"system": BHYT, "value": values["bhyt"].upper()})
@@ -104,15 +108,27 @@ def patient_resource(values: dict) -> dict:
                 "use": "home",
                 "line": [values["line"]],
                 "city": place.full_name,
-                "state": province(place.province_code).full_name,
+                "state": state,
                 "country": "VN",
-                "extension": [{"url": EXT_COMMUNE, "valueCode": code}],
+                "extension": [
+                    vn_core.administrative_address_extension(
+                        place.province_code, state, code, place.full_name
+                    ),
+                    {"url": EXT_COMMUNE, "valueCode": code},
+                ],
             }
         ],
         "managingOrganization": {"reference": f"Organization/{commune_station_id(code)}"},
     }
     if not identifiers:
         del patient["identifier"]
+    extensions = []
+    if values.get("ethnic_group"):
+        extensions.append(vn_core.ethnic_group_extension(values["ethnic_group"]))
+    if values.get("occupation"):
+        extensions.append(vn_core.occupation_extension(values["occupation"]))
+    if extensions:
+        patient["extension"] = extensions
     if values.get("phone"):
         patient["telecom"] = [{"system": PHONE, "value": values["phone"], "use": "mobile"}]
     return patient

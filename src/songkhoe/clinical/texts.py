@@ -11,6 +11,8 @@ register(
         "family_name": ("Họ", "Family name"),
         "given_names": ("Tên đệm và tên", "Middle and given names"),
         "address_line": ("Số nhà, thôn/tổ dân phố", "House, village"),
+        "ethnic_group": ("Dân tộc", "Ethnic group"),
+        "occupation": ("Nghề nghiệp", "Occupation"),
         "commune": ("Xã/phường", "Commune"),
         "commune_code": ("Mã xã/phường (5 chữ số)", "Commune code (5 digits)"),
         "cccd_hint": ("12 chữ số, ví dụ 027160000001", "12 digits, e.g. 027160000001"),

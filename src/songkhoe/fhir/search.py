@@ -33,6 +33,7 @@ from sqlalchemy import (
 from songkhoe.db.tables import INDEX_TABLES, idx_reference, resource
 from songkhoe.fhir.indexing import date_range, normalize_string
 from songkhoe.fhir.searchparams import SearchParam, lookup
+from songkhoe.fhir.systems import current_system
 
 PREFIXES = ("eq", "ne", "lt", "le", "gt", "ge", "sa", "eb", "ap")
 TABLE_OF_TYPE = {"uri": "token", "number": "quantity"}
@@ -240,6 +241,7 @@ def _value_condition(param: SearchParam, modifier: str | None, table: Any, value
     if kind in ("token", "uri"):
         if kind == "token" and "|" in value:
             system, code = value.split("|", 1)
+            system = current_system(system)  # a legacy identifier system finds VN Core's
             parts = [table.c.system.is_(None) if system == "" else table.c.system == system]
             if code:
                 parts.append(table.c.code == code)

@@ -1,15 +1,30 @@
 """Identifier systems and code systems used across Sống Khỏe.
 
-Vietnam has no published FHIR NamingSystem for its national identifiers yet, so the project's own
+The citizen identity number and the health-insurance card use the NamingSystems of the Ministry
+of Health's VN Core FHIR IG (draft `hl7.fhir.vn.core`, canonical http://fhir.ehealth.gov.vn/core:
+`NamingSystem.sid-national-id.xml`, "thẻ căn cước công dân", and
+`NamingSystem.sid-insurance_number.xml`). Before, the project used systems of its own for both
+(`LEGACY_SYSTEMS`): migration 0009 rewrote what was stored, and search and input accept the old
+ones through the 0.x releases (`current_system`), to be dropped at 1.0. The project's other
 systems live under one base URL; international code systems use their HL7-registered URIs
 (https://terminology.hl7.org/external_terminologies.html).
 """
 
 BASE = "https://fhir.songkhoe.vn"
+VN_CORE = "http://fhir.ehealth.gov.vn/core"
 
 # Identifier systems (Vietnam)
-CCCD = f"{BASE}/sid/cccd"  # Căn cước công dân: 12-digit citizen identity number
-BHYT = f"{BASE}/sid/bhyt"  # Thẻ bảo hiểm y tế: health-insurance card number
+CCCD = f"{VN_CORE}/sid/national_id"  # Căn cước công dân: 12-digit citizen identity number
+BHYT = f"{VN_CORE}/sid/insurance_number"  # Thẻ bảo hiểm y tế: health-insurance card number
+LEGACY_SYSTEMS = {f"{BASE}/sid/cccd": CCCD, f"{BASE}/sid/bhyt": BHYT}
+"""The project's own systems before VN Core, to the VN Core ones."""
+
+
+def current_system(system: str) -> str:
+    """The system to store and search for `system`: a legacy one's VN Core successor."""
+    return LEGACY_SYSTEMS.get(system, system)
+
+
 HOUSEHOLD = f"{BASE}/sid/household"  # household (hộ gia đình) number within a commune
 PROVINCE_CODE = f"{BASE}/sid/province-code"  # GSO administrative code, 2 digits
 COMMUNE_CODE = f"{BASE}/sid/commune-code"  # GSO administrative code, 5 digits

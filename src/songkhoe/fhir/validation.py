@@ -35,6 +35,8 @@ Two rules of R4 that this server enforces beyond the regexes:
   this server's FHIR base (SONGKHOE_BASE_URL + /fhir/) is rewritten in place to `Type/id` before
   anything else looks at it, so that the access checks see whom it names; one to another server
   stays as given, and names nobody here.
+- an Identifier of one of the project's systems before VN Core (`fhir.systems.LEGACY_SYSTEMS`)
+  gets VN Core's system, rewritten in place: what is stored is VN Core's, whichever was sent.
 
 Invariants (FHIRPath constraints such as ele-1 beyond emptiness, obs-6, ext-1), required value-set
 bindings and reference target types are not checked.
@@ -80,6 +82,7 @@ from xml.etree import ElementTree
 import orjson
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.fhirprimitiveextension import FHIRPrimitiveExtension
+from fhir.resources.R4B.identifier import Identifier
 from fhir.resources.R4B.meta import Meta
 from fhir.resources.R4B.reference import Reference
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
@@ -87,6 +90,7 @@ from fhir_core.types import FHIR_PRIMITIVES_MAPS, FhirBase
 
 from songkhoe.config import base_url
 from songkhoe.fhir.outcomes import FhirError, Issue
+from songkhoe.fhir.systems import LEGACY_SYSTEMS
 
 XHTML_DIV = "{http://www.w3.org/1999/xhtml}div"
 R4_ONLY_TYPES = frozenset(
@@ -520,6 +524,8 @@ class _Walk:
         chosen: dict[str, list[str]] | None = None  # choice -> the names given of its types
         if model is Reference:
             self.reference(data, path)
+        elif model is Identifier and data.get("system") in LEGACY_SYSTEMS:
+            data["system"] = LEGACY_SYSTEMS[data["system"]]  # VN Core's (fhir.systems)
         for key, value in data.items():
             element = elements.get(key)
             if element is None:
@@ -609,7 +615,8 @@ def _may_hold_control_characters(resource: dict) -> bool:
 
 def validate(resource: typing.Any) -> None:
     """Raise FhirError(400) unless `resource` is a valid R4 resource in JSON form (see the module
-    docstring); its references to this server are rewritten in place to relative ones."""
+    docstring); its references to this server are rewritten in place to relative ones, and its
+    identifiers of a legacy system to VN Core's (`songkhoe.fhir.systems.LEGACY_SYSTEMS`)."""
     walk = _Walk()
     walk.resource(resource, None)
     issues = walk.issues
