@@ -29,6 +29,7 @@ def test_demo_sets_up_everything_it_names(tmp_path, monkeypatch, capsys):
     assert roles == {
         "admin": "admin",
         "yte.xa": "commune_health_worker",
+        "ketoan": "insurance_accountant",
         "bacsi": "doctor",
         "quanly": "provincial_manager",
         "xquang": "radiologist",

@@ -12,6 +12,7 @@ from starlette.routing import Match
 from songkhoe import __version__
 from songkhoe.auth import api as auth_api
 from songkhoe.chatbot import views as chatbot_views
+from songkhoe.claims import views as claims_views
 from songkhoe.clinical import pages as clinical_pages
 from songkhoe.config import get_settings, tile_origin
 from songkhoe.fhir import api as fhir_api
@@ -90,6 +91,7 @@ def create_app(*, store: ResourceStore) -> FastAPI:
     app.include_router(surveillance_api.router)
     app.include_router(surveillance_views.router)
     app.include_router(chatbot_views.router)
+    app.include_router(claims_views.router)
     app.mount("/static", StaticFiles(directory=STATIC), "static")
     fhir_api.install(app)
 

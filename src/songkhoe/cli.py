@@ -19,6 +19,7 @@ from songkhoe.config import SettingError, get_settings
 from songkhoe.console import USAGE_EXIT, CommandError, open_store
 from songkhoe.db.backup_commands import backup_command, restore_command
 from songkhoe.db.engine import DatabaseUnavailable
+from songkhoe.ecg.commands import ecg
 from songkhoe.fhir.commands import fhir
 from songkhoe.fhir.search import InvalidSearch
 from songkhoe.fhir.searchparams import UnknownSearchParameter
@@ -199,6 +200,7 @@ for command in (fhir, ncd, surveillance, users, clients, token, backup_command, 
 cli.add_command(telehealth)
 cli.add_command(chat)
 cli.add_command(imaging)
+cli.add_command(ecg)
 cli.add_command(bhyt)
 
 

@@ -7,7 +7,7 @@ value given, so that a typo ends in one line rather than a traceback or a failur
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -46,6 +46,16 @@ class Settings:
     map_tiles_url: str  # an XYZ tile URL template under the disease map; "": boundaries only
     map_tiles_attribution: str  # the attribution its tile provider requires
     base_url: str  # the server's public base URL, no trailing slash; "": it has none
+    bhyt_signing_key: Path | None  # PEM private key that signs BHYT claim envelopes; None: unset
+    bhyt_signing_cert: Path | None  # PEM certificate of that key, embedded in each signature
+    bhxh_url: str  # the BHXH claims gateway's base URL; "": claims are not sent
+    bhxh_username: str  # the facility's account on that gateway
+    bhxh_password: str = field(repr=False)  # its password; never logged, printed or stored
+    dtqg_url: str  # the national e-prescription system's base URL; "": prescriptions not sent
+    dtqg_facility_code: str  # the facility's mã liên thông at that system
+    dtqg_facility_password: str = field(repr=False)  # its password; never logged or shown
+    dtqg_app_name: str  # the software's app-name there (look-ups of a prescription)
+    dtqg_app_key: str = field(repr=False)  # its app-key; never logged or shown
 
 
 def _invalid(name: str, expected: str, value: str) -> SettingError:
@@ -108,6 +118,12 @@ def _url(name: str) -> str:
     return value
 
 
+def _optional_path(name: str) -> Path | None:
+    """The file path in variable `name`; None if unset or empty (whoever needs it says so)."""
+    value = os.environ.get(name, "").strip()
+    return Path(value) if value else None
+
+
 def base_url() -> str:
     """SONGKHOE_BASE_URL, the server's public base URL (https://songkhoe.example.vn) without a
     trailing slash: references under its /fhir/ are this server's (songkhoe.fhir.validation);
@@ -168,6 +184,16 @@ def get_settings() -> Settings:
         map_tiles_url=_tile_template("SONGKHOE_MAP_TILES_URL"),
         map_tiles_attribution=env.get("SONGKHOE_MAP_TILES_ATTRIBUTION", ""),
         base_url=base_url(),
+        bhyt_signing_key=_optional_path("SONGKHOE_BHYT_KEY"),
+        bhyt_signing_cert=_optional_path("SONGKHOE_BHYT_CERT"),
+        bhxh_url=_url("SONGKHOE_BHXH_URL"),
+        bhxh_username=env.get("SONGKHOE_BHXH_USERNAME", ""),
+        bhxh_password=env.get("SONGKHOE_BHXH_PASSWORD", ""),
+        dtqg_url=_url("SONGKHOE_DTQG_URL"),
+        dtqg_facility_code=env.get("SONGKHOE_DTQG_FACILITY_CODE", "").strip(),
+        dtqg_facility_password=env.get("SONGKHOE_DTQG_FACILITY_PASSWORD", ""),
+        dtqg_app_name=env.get("SONGKHOE_DTQG_APP_NAME", "").strip(),
+        dtqg_app_key=env.get("SONGKHOE_DTQG_APP_KEY", ""),
     )
 
 

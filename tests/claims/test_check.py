@@ -9,7 +9,10 @@ import base64
 import pytest
 
 from songkhoe.claims.fields import field_tables
+from songkhoe.claims.signing import sign_envelope
 from songkhoe.cli import main
+
+from .conftest import FACILITY_SUBJECT
 
 MA_LK = "LK20241105001"
 
@@ -232,3 +235,168 @@ def test_the_field_table_carries_the_4750_amendments():
     assert tables["XML1"]["NGAY_VAO"].time_lengths == {12}
     assert "NGAY_TH_YL" in tables["XML2"]  # a field without an order number in the appendix
     assert not any(name.startswith("Ghi") for t in tables.values() for name in t)
+
+
+# The rules added with the code lists, the card and the signature: each one line, exactly.
+
+
+def test_an_unknown_code_names_its_field_and_list(tmp_path, capsys):
+    """KET_QUA_DTRI is listed by XML1 #40 itself (1-7, and 8 from QĐ 4750); MA_DOITUONG_KCB by
+    QĐ 3276 Phụ lục 1 (1.1 … 10, no 3.4)."""
+    summary = {**SUMMARY, "KET_QUA_DTRI": "9", "MA_DOITUONG_KCB": "3.4"}
+    code, lines, _ = check(tmp_path, capsys, envelope(summary))
+    assert code == 1
+    path = tmp_path / "claim.xml"
+    assert lines == [
+        f"{path}, {MA_LK}, XML1, MA_DOITUONG_KCB: '3.4' is not a code of QĐ 3276/QĐ-BYT Phụ lục 1",
+        f"{path}, {MA_LK}, XML1, KET_QUA_DTRI: "
+        "'9' is not a code of the QĐ 130/4750 appendix, XML1 #40",
+    ]
+
+
+def test_cost_group_19_is_for_services_only(tmp_path, capsys):
+    """QĐ 4750 adds MA_NHOM 19 (other services: meals, travel, lodging) to XML3 #6, not XML2."""
+    services = [{**SERVICES[0], "MA_NHOM": "19"}, SERVICES[1]]
+    drugs = [{**DRUGS[0], "MA_NHOM": "19"}, {**DRUGS[1], "MA_NHOM": "4"}]
+    code, lines, _ = check(tmp_path, capsys, envelope(drugs=drugs, services=services))
+    assert code == 1
+    assert lines == [
+        f"{tmp_path / 'claim.xml'}, {MA_LK}, XML2, MA_NHOM: "
+        "'19' is not a code of QĐ 5937/QĐ-BYT Phụ lục 3"
+    ]
+
+
+def test_each_card_number_is_checked(tmp_path, capsys):
+    """Two cards during one treatment (XML1 #16, ";"): the second has no benefit group ZZ."""
+    summary = {
+        **SUMMARY, "MA_THE_BHYT": "HT3010123456789;ZZ3010123456789",
+        "GT_THE_TU": "20240101;20241101", "GT_THE_DEN": "20241231;20251231",
+    }  # fmt: skip
+    code, lines, _ = check(tmp_path, capsys, envelope(summary))
+    assert code == 1
+    assert lines == [
+        f"{tmp_path / 'claim.xml'}, {MA_LK}, XML1, MA_THE_BHYT: "
+        "ZZ3010123456789: unknown benefit group 'ZZ'"
+    ]
+
+
+def test_a_card_that_ended_before_the_visit(tmp_path, capsys):
+    """Valid 01/01/2024 to 31/10/2024, the visit on 05/11/2024 (NGAY_VAO 202411050800)."""
+    summary = {**SUMMARY, "GT_THE_DEN": "20241031"}
+    code, lines, _ = check(tmp_path, capsys, envelope(summary))
+    assert code == 1
+    assert lines == [
+        f"{tmp_path / 'claim.xml'}, {MA_LK}, XML1, MA_THE_BHYT: "
+        "card out of validity: valid 01/01/2024–31/10/2024, visit 05/11/2024"
+    ]
+
+
+def test_the_first_and_last_days_of_a_card_are_valid(tmp_path, capsys):
+    for start, end in (("20241105", "20241231"), ("20240101", "20241105")):
+        summary = {**SUMMARY, "GT_THE_TU": start, "GT_THE_DEN": end}
+        code, lines, _ = check(tmp_path, capsys, envelope(summary))
+        assert (code, lines) == (0, [])
+
+
+def test_a_card_renewed_during_treatment_covers_the_arrival_with_the_first(tmp_path, capsys):
+    """Arrival 30/10/2024 on the first card (to 31/10/2024); the renewed card, from 01/11/2024,
+    is appended after ";" (XML1 #18, #19). Neither card covers 15/10/2023."""
+    summary = {
+        **SUMMARY, "NGAY_VAO": "202410300800", "MA_THE_BHYT": "HT3010123456789;HT3010123456789",
+        "GT_THE_TU": "20231101;20241101", "GT_THE_DEN": "20241031;20251031",
+    }  # fmt: skip
+    code, lines, _ = check(tmp_path, capsys, envelope(summary))
+    assert (code, lines) == (0, [])
+    summary = {**summary, "NGAY_VAO": "202310150800"}
+    code, lines, _ = check(tmp_path, capsys, envelope(summary))
+    assert code == 1
+    assert lines == [
+        f"{tmp_path / 'claim.xml'}, {MA_LK}, XML1, MA_THE_BHYT: card out of validity: "
+        "valid 01/11/2023–31/10/2024; 01/11/2024–31/10/2025, visit 15/10/2023"
+    ]
+
+
+def check_signed(tmp_path, capsys, content: bytes, *options: str) -> tuple[int, list[str]]:
+    path = tmp_path / "claim.xml"
+    path.write_bytes(content)
+    with pytest.raises(SystemExit) as exit_:
+        main(["bhyt", "check", *options, str(path)])
+    return exit_.value.code, capsys.readouterr().out.splitlines()
+
+
+def test_a_valid_signature_is_a_note_naming_the_signer(tmp_path, capsys, facility):
+    (tmp_path / "cert.pem").write_bytes(facility.cert_pem)
+    signed = sign_envelope(envelope(), facility.key_pem, facility.cert_pem)
+    path = tmp_path / "claim.xml"
+    code, lines = check_signed(tmp_path, capsys, signed, "--cert", str(tmp_path / "cert.pem"))
+    assert (code, lines) == (
+        0,
+        [
+            f"{path}, -, -, CHUKYDONVI: note: signed by {FACILITY_SUBJECT}; "
+            "verified with the certificate given"
+        ],
+    )
+    code, lines = check_signed(tmp_path, capsys, signed)
+    assert (code, lines) == (
+        0,
+        [
+            f"{path}, -, -, CHUKYDONVI: note: signed by {FACILITY_SUBJECT}; "
+            "verified with its embedded certificate only (self-asserted)"
+        ],
+    )
+
+
+def test_a_signature_that_does_not_verify_fails(tmp_path, capsys, facility, stranger):
+    signed = sign_envelope(envelope(), facility.key_pem, facility.cert_pem)
+    path = tmp_path / "claim.xml"
+    changed = signed.replace(b"<NGAYLAP>20241106<", b"<NGAYLAP>20241107<")
+    code, lines = check_signed(tmp_path, capsys, changed)
+    assert (code, lines) == (
+        1,
+        [
+            f"{path}, -, -, CHUKYDONVI: signature does not verify: "
+            "the content changed after it was signed (the digest does not match)"
+        ],
+    )
+    (tmp_path / "other.pem").write_bytes(stranger.cert_pem)
+    code, lines = check_signed(tmp_path, capsys, signed, "--cert", str(tmp_path / "other.pem"))
+    assert (code, lines) == (
+        1,
+        [
+            f"{path}, -, -, CHUKYDONVI: signature does not verify: "
+            "the signature value does not verify with the certificate's key"
+        ],
+    )
+
+
+def test_chukydonvi_holding_something_else_fails(tmp_path, capsys):
+    slot = b"<CHUKYDONVI>c2lnbmVk</CHUKYDONVI>"  # base64 of "signed", not a ds:Signature
+    content = envelope().replace(b"</GIAMDINHHS>", slot + b"</GIAMDINHHS>")
+    code, lines = check_signed(tmp_path, capsys, content)
+    assert (code, lines) == (
+        1,
+        [
+            f"{tmp_path / 'claim.xml'}, -, -, CHUKYDONVI: signature does not verify: "
+            "CHUKYDONVI holds no XML signature (ds:Signature)"
+        ],
+    )
+
+
+def test_a_cert_that_is_not_one_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "cert.pem").write_bytes(b"not a certificate")
+    (tmp_path / "claim.xml").write_bytes(envelope())
+    with pytest.raises(SystemExit) as exit_:
+        main(["bhyt", "check", "--cert", str(tmp_path / "cert.pem"), str(tmp_path / "claim.xml")])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.startswith(
+        f"songkhoe: error: --cert {tmp_path / 'cert.pem'}: not a PEM X.509 certificate"
+    )
+
+
+def test_a_value_of_the_wrong_form_is_not_also_an_unknown_code(tmp_path, capsys):
+    code, lines, _ = check(tmp_path, capsys, envelope({**SUMMARY, "MA_LOAI_RV": "x"}))
+    assert code == 1
+    assert lines == [
+        f"{tmp_path / 'claim.xml'}, {MA_LK}, XML1, MA_LOAI_RV: 'x' is not a number (Số; decimals "
+        "after a '.')"
+    ]

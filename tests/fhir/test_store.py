@@ -20,7 +20,9 @@ def patient(pid: str = "p1", family: str = "Nguyễn", given: str = "Văn An") -
     return {
         "resourceType": "Patient",
         "id": pid,
-        "identifier": [{"system": "http://fhir.ehealth.gov.vn/core/sid/national_id", "value": "027090001234"}],
+        "identifier": [
+            {"system": "http://fhir.ehealth.gov.vn/core/sid/national_id", "value": "027090001234"}
+        ],
         "name": [{"family": family, "given": given.split()}],
         "gender": "male",
         "birthDate": "1990-04-12",
@@ -132,9 +134,9 @@ def test_invalid_resources_are_refused_with_the_field_named(store, bad, message)
 def test_index_rows_follow_the_current_version(store):
     store.create(patient())
     assert find(store, "Patient", name="nguyen") == ["p1"]
-    assert find(store, "Patient", identifier="http://fhir.ehealth.gov.vn/core/sid/national_id|027090001234") == [
-        "p1"
-    ]
+    assert find(
+        store, "Patient", identifier="http://fhir.ehealth.gov.vn/core/sid/national_id|027090001234"
+    ) == ["p1"]
     store.update(patient(family="Trần"))
     assert find(store, "Patient", name="nguyen") == []
     assert find(store, "Patient", family="tran") == ["p1"]

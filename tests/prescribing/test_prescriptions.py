@@ -6,68 +6,18 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 
-from songkhoe.app import create_app
 from songkhoe.auth.audit import RequestContext
 from songkhoe.auth.caller import Caller
 from songkhoe.auth.service import create_user, user_id_of, user_principal
 from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.search import SearchRequest, page
 from songkhoe.fhir.validation import validate
-from songkhoe.places.catalog import communes
 from songkhoe.prescribing import service
 from songkhoe.prescribing.dosing import InvalidLine, parse_line
 from songkhoe.prescribing.export import national_payload
 
-HOME = communes("24")[0].code
-PASSWORD = "mật-khẩu-đủ-dài"
-
-
-@pytest.fixture
-def record(store):
-    subject = {"reference": "Patient/hoa"}
-    store.create_many(
-        [
-            {
-                "resourceType": "Patient",
-                "id": "hoa",
-                "identifier": [{"system": "http://fhir.ehealth.gov.vn/core/sid/national_id",
-                                "value": "027150000009"}],
-                "name": [{"family": "Lê", "given": ["Thị", "Hoa"]}],
-                "birthDate": "1950-01-02",
-                "gender": "female",
-                "managingOrganization": {"reference": f"Organization/tyt-{HOME}"},
-            },
-            {
-                "resourceType": "MedicationRequest",
-                "id": "warfarin",
-                "status": "active",
-                "intent": "order",
-                "subject": subject,
-                "medicationCodeableConcept": {
-                    "coding": [{"system": "http://www.whocc.no/atc", "code": "B01AA03"}],
-                    "text": "Warfarin 5 mg",
-                },
-            },
-            {
-                "resourceType": "AllergyIntolerance",
-                "id": "penicillin",
-                "patient": subject,
-                "code": {"text": "Penicilin"},
-            },
-        ]
-    )  # fmt: skip
-    create_user(store.engine, username="bs.xa", password=PASSWORD,
-                role="doctor", place=f"commune:{HOME}", full_name="Bác sĩ xã")  # fmt: skip
-    return store
-
-
-def logged_in(store, username: str = "bs.xa") -> TestClient:
-    client = TestClient(create_app(store=store))
-    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)[1]
-    client.post("/login", data={"username": username, "password": PASSWORD, "csrf": token})
-    return client
+from .conftest import HOME, PASSWORD, caller_of, logged_in
 
 
 def count(store, resource_type: str) -> int:
@@ -140,11 +90,6 @@ def test_a_signed_prescription_is_fhir_and_exports(record):
     patient = caller.read("read", "Patient", "hoa")
     unknown_birth = {k: v for k, v in patient.items() if k != "birthDate"}
     assert national_payload(loaded, unknown_birth)["ngay_sinh_benh_nhan"] == ""  # not "01/01/"
-
-
-def caller_of(store, username: str) -> Caller:
-    return Caller(store, user_principal(store.engine, user_id_of(store.engine, username)),
-                  RequestContext(None))  # fmt: skip
 
 
 def test_a_finished_course_is_not_a_current_medicine(record):

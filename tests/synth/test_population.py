@@ -14,7 +14,10 @@ from songkhoe.synth.population import generate
 
 AS_OF = date(2026, 5, 1)
 UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
-PLACE_PREFIXES = ("Organization/tyt-", "Location/loc-tyt-", "comm-", "prov-", "bv-")
+# places, and the commune stations' price list (claims.catalogue) and the regional centres that
+# claimable visits name
+PLACE_PREFIXES = ("Organization/tyt-", "Location/loc-tyt-", "comm-", "prov-", "bv-",
+                  "Medication/", "Organization/bv-")  # fmt: skip
 
 
 def run(people: int, seed: int = 7, province_code: str = "24", batch_size: int = 1000):

@@ -44,7 +44,10 @@ def person(pid: str, commune_code: str, family: str, given: str) -> dict:
         "id": pid,
         "identifier": [
             {"system": "http://fhir.ehealth.gov.vn/core/sid/national_id", "value": "027160000001"},
-            {"system": "http://fhir.ehealth.gov.vn/core/sid/insurance_number", "value": "GD4272721234567"},
+            {
+                "system": "http://fhir.ehealth.gov.vn/core/sid/insurance_number",
+                "value": "GD4272721234567",
+            },
         ],
         "name": [{"family": family, "given": given.split()}],
         "birthDate": "1960-05-01",

@@ -3,9 +3,11 @@
 who (agent), what (entity), when (recorded), from where (agent.network), why (purposeOfEvent)."""
 
 import base64
+import getpass
+import os
 from dataclasses import dataclass
 
-from songkhoe.auth.models import MANAGERS, Principal
+from songkhoe.auth.models import MANAGERS, Place, Principal, Role
 from songkhoe.fhir.store import ResourceStore, utc_now
 from songkhoe.fhir.systems import BASE
 
@@ -45,7 +47,10 @@ class RequestContext:
 
 
 def default_purpose(principal: Principal) -> str:
-    """Treatment for clinicians, operations for managers, administrators and other systems."""
+    """Treatment for clinicians, payment (HPAYMT, "healthcare payment") for the insurance
+    accountant, operations for managers, administrators and other systems."""
+    if principal.role == Role.INSURANCE_ACCOUNTANT:
+        return "HPAYMT"
     if principal.kind == "user" and principal.role not in MANAGERS and not principal.is_admin:
         return "TREAT"
     return "HOPERAT"
@@ -125,6 +130,16 @@ def audit_event(
     if description:
         event["outcomeDesc"] = description
     return event
+
+
+def command_line_principal() -> Principal:
+    """The agent of what a `songkhoe` command reads or writes: the command line (client `cli`),
+    named by the operating-system user who runs it."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no user name in the environment nor the password database
+        user = f"uid {os.getuid()}"
+    return Principal("client", "cli", user, None, Place("national"))
 
 
 def record(store: ResourceStore, event: dict) -> None:

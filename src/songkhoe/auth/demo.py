@@ -16,6 +16,7 @@ from songkhoe.auth.tables import app_user
 from songkhoe.fhir.queries import count_referencing
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.places.catalog import communes
+from songkhoe.places.facilities import commune_station_id
 
 DEMO_CENTRAL_HOSPITAL = "bv-bach-mai"
 DEMO_SPECIALISTS = ("chuyengia", "chuyengia.dp")  # a specialist and the backup of the queues
@@ -44,6 +45,7 @@ def ensure_demo_accounts(store: ResourceStore, *, province_code: str, path: Path
     accounts = [
         ("admin", "admin", "national"),
         ("yte.xa", "commune_health_worker", f"commune:{commune_code}"),
+        ("ketoan", "insurance_accountant", f"facility:{commune_station_id(commune_code)}"),
         ("bacsi", "doctor", f"province:{province_code}"),
         ("quanly", "provincial_manager", f"province:{province_code}"),
         ("xquang", "radiologist", f"province:{province_code}"),

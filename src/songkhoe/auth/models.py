@@ -12,6 +12,7 @@ class Role(StrEnum):
     SPECIALIST = "specialist"
     DISTRICT_MANAGER = "district_manager"
     PROVINCIAL_MANAGER = "provincial_manager"
+    INSURANCE_ACCOUNTANT = "insurance_accountant"  # Health-insurance accountant
     ADMIN = "admin"
 
 
@@ -22,6 +23,7 @@ ROLE_LABELS_VI = {
     Role.SPECIALIST: "Bác sĩ chuyên khoa tuyến trên",
     Role.DISTRICT_MANAGER: "Quản lý khu vực",
     Role.PROVINCIAL_MANAGER: "Quản lý Sở Y tế",
+    Role.INSURANCE_ACCOUNTANT: "Kế toán bảo hiểm y tế",
     Role.ADMIN: "Quản trị hệ thống",
 }
 MANAGERS = frozenset({Role.DISTRICT_MANAGER, Role.PROVINCIAL_MANAGER})

@@ -1,9 +1,10 @@
 """Who may see and change whose records: role × place, sharing grants, and SMART scopes.
 
 - An administrator, and a caller whose place is the whole country, sees everyone.
-- Commune health workers, doctors and radiologists see the people managed by the commune health
-  stations of their place (a commune; a province; a facility counts as its commune for a commune
-  station and as its province otherwise), plus the people shared with them by a grant.
+- Commune health workers, doctors, radiologists and insurance accountants see the people managed
+  by the commune health stations of their place (a commune; a province; a facility counts as its
+  commune for a commune station and as its province otherwise), plus the people shared with them
+  by a grant; the accountant's scopes let them change only Claims and ClaimResponses.
 - A specialist sees only the people shared with them under a recorded reason (`Caller.share`,
   `songkhoe users grant`; the consultation and referral flows will call it).
 - District and provincial managers see aggregates and places, not people, unless granted
@@ -51,7 +52,9 @@ from songkhoe.fhir.store import utc_now
 from songkhoe.places.catalog import communes
 from songkhoe.places.facilities import commune_station_id, facility
 
-PLACE_BASED = frozenset({Role.COMMUNE_HEALTH_WORKER, Role.DOCTOR, Role.RADIOLOGIST})
+PLACE_BASED = frozenset(
+    {Role.COMMUNE_HEALTH_WORKER, Role.DOCTOR, Role.RADIOLOGIST, Role.INSURANCE_ACCOUNTANT}
+)
 READ_ONLY_TYPES = frozenset({"AuditEvent"})
 RULE_MODULES = ("songkhoe.telehealth.access",)  # the modules that register visibility rules
 

@@ -122,7 +122,14 @@ def parse_place(text: str) -> Place:
     return Place(kind, code or None)
 
 
+ACCOUNTANT_SCOPES = "user/*.read user/Claim.write user/ClaimResponse.write"
+"""The insurance accountant reads what their place holds and writes only the claims and the
+gateway's answers (SMART v1 scopes)."""
+
+
 def _scopes_for_role(role: Role) -> str:
+    if role == Role.INSURANCE_ACCOUNTANT:
+        return ACCOUNTANT_SCOPES
     return "user/*.read" if role in MANAGERS else "user/*.*"
 
 

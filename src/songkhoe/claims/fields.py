@@ -53,6 +53,12 @@ class FieldSpec:
     def is_time(self) -> bool:
         return bool(self.time_lengths)
 
+    @property
+    def checks_date(self) -> bool:
+        """Whether its digits must be a real date: not where its description lets "0000" stand
+        for an unknown part (e.g. a birth date known by its year only)."""
+        return "0000" not in self.description
+
 
 def _spec(row: dict[str, str]) -> FieldSpec:
     description = row["description_qd130"].strip()

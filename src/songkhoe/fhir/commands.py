@@ -1,13 +1,10 @@
 """`songkhoe fhir`: bulk import and export of FHIR R4 resources (NDJSON files and Bundles)."""
 
-import getpass
-import os
 from pathlib import Path
 
 import click
 
-from songkhoe.auth.audit import ENTITY_TYPE, RequestContext, audit_event
-from songkhoe.auth.models import Place, Principal
+from songkhoe.auth.audit import ENTITY_TYPE, RequestContext, audit_event, command_line_principal
 from songkhoe.console import CommandError, open_store
 from songkhoe.fhir.bulk import BulkImportError, ImportedFile, export_ndjson, import_files
 from songkhoe.fhir.outcomes import FhirError
@@ -39,18 +36,11 @@ def import_command(paths: tuple[Path, ...]) -> None:
     )
 
 
-def _operating_system_user() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no user name in the environment nor the password database
-        return f"uid {os.getuid()}"
-
-
 def _audit_event(imported: ImportedFile) -> dict:
     """The AuditEvent of one file's import (auth.audit's shape): the agent is the command line
     (`cli`) run by the operating-system user; the entity, the file with the resources written
     per type."""
-    cli = Principal("client", "cli", _operating_system_user(), None, Place("national"))
+    cli = command_line_principal()
     counts = ", ".join(f"{t} {n}" for t, n in sorted(imported.counts.items()))
     event = audit_event(
         principal=cli,

@@ -6,7 +6,12 @@ implementations that connect to it: 14 characters, the facility's 5-character co
 khám bệnh, chữa bệnh), 7 letters or digits chosen by the facility, then "-" and the prescription
 type: c (thường/basic), n (gây nghiện/narcotic), h (hướng thần, tiền chất/psychotropic),
 y (y học cổ truyền/traditional medicine). UNVERIFIED against the decree's own text (not
-reachable from here): the pattern was checked against two independent implementations.
+reachable from here): the pattern was checked against independent implementations (stored file
+ids of the project's code search: 70577067377 quotes mục VII.1 as /^[0-9a-z]{12}-[cnhy]$/i;
+35338871761 makes the facility's code + 7 random characters + "-" + the type; 39868492326 the
+last 5 characters of the facility's mã liên thông + 7 + "-" + the type). Those two draw the 7
+from upper-case letters and digits, this module from lower case: UNVERIFIED whether the system
+minds the case.
 
 The facility code is the one the national system issues when a facility registers; the project
 does not hold those, so `facility_code` derives a placeholder: the 5-digit commune code where

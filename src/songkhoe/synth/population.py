@@ -2,9 +2,12 @@
 
 `generate` is pure (no database): it yields batches that the caller writes. Each batch holds
 whole households with all their history, and a resource only references resources of its own
-batch or places (commune-station Organizations "tyt-*" and Locations "loc-tyt-*"). Within a batch,
-resources come Patients, Encounters, Conditions, MedicationRequests, Observations, so every
-reference points backwards.
+batch, places (commune-station Organizations "tyt-*" and Locations "loc-tyt-*", the regional
+centres "bv-*" a referral names) or the commune stations' price list (Medications,
+`songkhoe.claims.catalogue`). Within a batch, resources come Patients, Coverages, Encounters,
+Conditions, MedicationRequests, Observations, ChargeItems, MedicationDispenses, ServiceRequests,
+Appointments, so every reference points backwards. BHYT cards and claimable follow-ups:
+`synth.insurance`.
 
 People are drawn in fixed blocks of `BLOCK` people, each from its own seeded stream, so the
 resources do not depend on `batch_size`. Ids are UUIDs: a 74-bit prefix drawn from the arguments
@@ -20,7 +23,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -47,7 +50,7 @@ from songkhoe.ncd.checkup_codes import (
 )
 from songkhoe.places.catalog import communes, province
 from songkhoe.places.facilities import commune_station_id
-from songkhoe.synth import clinical, demography
+from songkhoe.synth import clinical, demography, insurance
 from songkhoe.terminology import icd10, loinc, medications
 
 Resource = dict[str, Any]
@@ -69,8 +72,7 @@ def _cat(system: str, code: str, display: str) -> list[dict[str, Any]]:
 PROBLEM_LIST = _cat(CONDITION_CATEGORY, "problem-list-item", "Problem List Item")
 ACTIVE = _cat(CONDITION_CLINICAL, "active", "Active")[0]
 CONFIRMED = _cat(CONDITION_VERIFICATION, "confirmed", "Confirmed")[0]
-HYPERTENSION, DIABETES = icd10.concept("I10"), icd10.concept("E11")
-FOLLOW_UP_REASON = {1: [HYPERTENSION], 2: [DIABETES], 3: [HYPERTENSION, DIABETES]}
+FOLLOW_UP_DIAGNOSES = {1: ("I10",), 2: ("E11",), 3: ("I10", "E11")}  # ICD-10, main first
 _HTN_DRUGS = ("amlodipine", "enalapril", "losartan", "hydrochlorothiazide")
 _HTN_FIRST_P = (0.45, 0.2, 0.25, 0.1)
 _HTN_SECOND_AFTER_AMLODIPINE = ("losartan", "enalapril", "hydrochlorothiazide")
@@ -131,6 +133,7 @@ class _Places:
     weight: np.ndarray
     org: list[dict[str, str]]  # {"reference": "Organization/tyt-..."}
     performer: list[list[dict[str, str]]]
+    staffed: list[list[dict[str, Any]]]  # the station and its doctor, at follow-ups
     location: list[list[dict[str, Any]]]
 
     @classmethod
@@ -147,6 +150,10 @@ class _Places:
             weight=weight / weight.sum(),
             org=org,
             performer=[[o] for o in org],
+            staffed=[
+                [o, insurance.doctor_of(c.code).reference()]
+                for o, c in zip(org, found, strict=True)
+            ],
             location=[[{"location": {"reference": f"Location/loc-{s}"}}] for s in stations],
         )
 
@@ -235,8 +242,17 @@ def _build_block(run: _Run, rng: np.random.Generator, first_person: int, n: int)
     birth_year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
     patient_ids = run.ids(n)
     subjects = [{"reference": f"Patient/{pid}"} for pid in patient_ids]
-    patients = _patients(run, rng, households, age, male, birth, birth_year, commune,
-                         commune_of_household, urban, poor, first_person, patient_ids)  # fmt: skip
+    patients, cards = _patients(
+        run, rng, households, age, male, birth, birth_year, commune, commune_of_household,
+        urban, poor, first_person, patient_ids,
+    )  # fmt: skip
+    claims_rng = np.random.default_rng(
+        np.random.SeedSequence(run.entropy, spawn_key=(2, first_person // BLOCK))
+    )
+    stations = [commune_station_id(run.places.codes[c]) for c in commune.tolist()]
+    coverages, coverage_owner = insurance.cards(
+        run.ids, claims_rng, run.as_of, patient_ids, cards, stations
+    )
 
     adult = np.flatnonzero(age >= 18)
     rf = clinical.sample_risk_factors(rng, age[adult], male[adult], urban[adult])
@@ -244,17 +260,25 @@ def _build_block(run: _Run, rng: np.random.Generator, first_person: int, n: int)
     values = clinical.measure(rng, rf, visits, onsets)
     owner = adult[visits.person]
     encounter_ids = run.ids(owner.size)
-    encounters, observations, observation_owner = _encounters(
+    encounters, observations, observation_owner, follow_ups = _encounters(
         run, rng, rf, visits, values, owner, commune, subjects, encounter_ids
     )
     conditions, condition_owner, medications_, medication_owner = _conditions(
         run, rng, rf, onsets, age[adult], adult, commune, subjects, encounter_ids
     )
+    claims = insurance.visit_claims(
+        run.ids, claims_rng, run.province_code, follow_ups,
+        insurance.prescriptions(medications_, medication_owner),
+    )  # fmt: skip
     return _Block(
         household_sizes=sizes,
-        lists=(patients, encounters, conditions, medications_, observations),
-        owners=(np.arange(n), owner, condition_owner, medication_owner, observation_owner),
-    )
+        lists=(patients, coverages, encounters, conditions, medications_, observations,
+               claims.charges, claims.dispenses, claims.referrals, claims.appointments),
+        owners=(np.arange(n), coverage_owner, owner, condition_owner, medication_owner,
+                observation_owner, *(np.array(o, dtype=np.int64) for o in (
+                    claims.charge_owner, claims.dispense_owner, claims.referral_owner,
+                    claims.appointment_owner))),
+    )  # fmt: skip
 
 
 def _patients(
@@ -262,8 +286,9 @@ def _patients(
     male: np.ndarray, birth: np.ndarray, birth_year: np.ndarray, commune: np.ndarray,
     commune_of_household: np.ndarray, urban: np.ndarray, poor: np.ndarray, first_person: int,
     patient_ids: list[str],
-) -> list[Resource]:  # fmt: skip
-    """Patients with names, CCCD/BHYT/household identifiers, phone and the household address."""
+) -> tuple[list[Resource], list[str]]:  # fmt: skip
+    """Patients with names, CCCD/BHYT/household identifiers, phone and the household address;
+    and their BHYT card numbers ("" for the uninsured)."""
     n = age.size
     province_code = run.province_code
     family, middle, given = demography.sample_names(
@@ -317,7 +342,7 @@ def _patients(
         if with_phone:
             patient["telecom"] = [{"system": PHONE, "value": phone, "use": "mobile"}]
         out.append(patient)
-    return out
+    return out, bhyt
 
 
 def _addresses(
@@ -359,10 +384,12 @@ def _encounters(
     run: _Run, rng: np.random.Generator, rf: clinical.RiskFactors, visits: clinical.Visits,
     values: clinical.Measurements, owner: np.ndarray, commune: np.ndarray,
     subjects: list[dict[str, str]], encounter_ids: list[str],
-) -> tuple[list[Resource], list[Resource], np.ndarray]:  # fmt: skip
+) -> tuple[list[Resource], list[Resource], np.ndarray, list[insurance.FollowUp]]:  # fmt: skip
     """Encounters and their Observations: at a check-up BP, weight, height, BMI, waist and smoking
     status, plus fasting glucose and total cholesterol when labs were drawn; at a follow-up BP,
-    plus glucose for people treated for diabetes."""
+    plus glucose for people treated for diabetes. A follow-up is a claimable visit
+    (`insurance.encounter`), measured by the station and its doctor; the follow-ups are
+    returned for their claims."""
     checkup = visits.kind == clinical.CHECKUP
     counts = np.where(checkup, 6 + 2 * visits.labs, 1 + visits.labs)
     observation_ids = iter(run.ids(int(counts.sum())))
@@ -374,6 +401,7 @@ def _encounters(
     com_of = commune[owner].tolist()
     q = quantity
     encounters, observations = [], []
+    follow_ups: list[insurance.FollowUp] = []
     for (eid, who, com, t0, t1, is_checkup, labs, why, smoke, sbp, dbp, kg, cm, bmi, waist, fpg,
          tc) in zip(
         encounter_ids, owner.tolist(), com_of, _local_times(start), _local_times(start + minutes),
@@ -383,23 +411,8 @@ def _encounters(
         values.tc.tolist(), strict=True,
     ):  # fmt: skip
         subject = subjects[who]
-        org = places.org[com]
-        encounter: Resource = {
-            "resourceType": "Encounter",
-            "id": eid,
-            "status": "finished",
-            "class": AMBULATORY,
-            "type": CHECKUP_TYPE if is_checkup else FOLLOW_UP_TYPE,
-            "subject": subject,
-            "serviceProvider": org,
-            "location": places.location[com],
-            "period": {"start": t0, "end": t1},
-        }
-        if not is_checkup:
-            encounter["reasonCode"] = FOLLOW_UP_REASON[why]
-        encounters.append(encounter)
         ref = {"reference": f"Encounter/{eid}"}
-        by = places.performer[com]
+        by = places.performer[com] if is_checkup else places.staffed[com]
         made = [
             _observation(next(observation_ids), VITAL_SIGNS, loinc.BP_PANEL, subject, ref, t0, by,
                          component=[{"code": _SYSTOLIC, "valueQuantity": q(sbp, "mm[Hg]")},
@@ -416,18 +429,41 @@ def _encounters(
                 _observation(next(observation_ids), SOCIAL_HISTORY, loinc.SMOKING_STATUS, subject,
                              ref, t0, by, valueCodeableConcept=SMOKING[smoke])
             )  # fmt: skip
+        glucose = None
         if labs:
+            glucose = glucose_id = next(observation_ids)
             made.append(
-                _observation(next(observation_ids), LABORATORY, loinc.FASTING_GLUCOSE, subject,
-                             ref, t0, by, valueQuantity=q(fpg, "mmol/L"))
+                _observation(glucose_id, LABORATORY, loinc.FASTING_GLUCOSE, subject, ref, t0, by,
+                             valueQuantity=q(fpg, "mmol/L"))
             )  # fmt: skip
             if is_checkup:
                 made.append(
                     _observation(next(observation_ids), LABORATORY, loinc.TOTAL_CHOLESTEROL,
                                  subject, ref, t0, by, valueQuantity=q(tc, "mmol/L"))
                 )  # fmt: skip
+        if is_checkup:
+            encounters.append({
+                "resourceType": "Encounter",
+                "id": eid,
+                "status": "finished",
+                "class": AMBULATORY,
+                "type": CHECKUP_TYPE,
+                "subject": subject,
+                "serviceProvider": places.org[com],
+                "location": places.location[com],
+                "period": {"start": t0, "end": t1},
+            })  # fmt: skip
+        else:
+            visit = insurance.FollowUp(
+                owner=who, encounter_id=eid, patient_id=subject["reference"][8:],
+                commune_code=places.codes[com], start=datetime.fromisoformat(t0),
+                end=datetime.fromisoformat(t1), diagnoses=FOLLOW_UP_DIAGNOSES[why],
+                glucose=glucose,
+            )  # fmt: skip
+            follow_ups.append(visit)
+            encounters.append(insurance.encounter(visit, FOLLOW_UP_TYPE))
         observations += made
-    return encounters, observations, np.repeat(owner, counts)
+    return encounters, observations, np.repeat(owner, counts), follow_ups
 
 
 _SYSTOLIC = loinc.concept(loinc.SYSTOLIC_BP.code)
