@@ -11,6 +11,7 @@ from songkhoe.claims.coverage import (
     EXT_INITIAL_FACILITY,
     card_in_force,
     coverage_card,
+    coverage_copay_exempt_from,
     coverage_five_years_from,
     coverage_initial_facility,
     coverage_problem,
@@ -70,6 +71,10 @@ def test_round_trip_coverage_to_card() -> None:
     assert coverage_initial_facility(coverage) == "01009"
     assert coverage_five_years_from(coverage) == date(2021, 6, 1)
     assert coverage_five_years_from(_coverage(five_years_from=None)) is None
+    assert coverage_copay_exempt_from(coverage) is None
+    exempt = _coverage(copay_exempt_from=date(2025, 9, 1))
+    validate(exempt)
+    assert coverage_copay_exempt_from(exempt) == date(2025, 9, 1)
 
 
 @pytest.mark.parametrize(

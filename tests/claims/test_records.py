@@ -93,7 +93,8 @@ def world(store):
         patient(),
         coverage_resource(PATIENT, CARD, date(2025, 1, 1), date(2025, 12, 31), station_code),
         coverage_resource(PATIENT, CARD, date(2026, 1, 1), date(2026, 12, 31), station_code,
-                          five_years_from=date(2024, 5, 1)) | {"id": "cov-2026"},
+                          five_years_from=date(2024, 5, 1),
+                          copay_exempt_from=date(2026, 2, 1)) | {"id": "cov-2026"},
     ])  # fmt: skip
     return store
 
@@ -183,7 +184,7 @@ def expected_visit() -> Visit:
                       commune_code="07210", phone="0912345678"),
         card=CardInForce(number=CARD, initial_facility=code, valid_from=date(2026, 1, 1),
                          valid_to=date(2026, 12, 31), five_years_from=date(2024, 5, 1),
-                         copay_exempt_from=None),
+                         copay_exempt_from=date(2026, 2, 1)),
         purpose=Purpose.TREATMENT,
         kind="01",
         arrival_kind="1.2",

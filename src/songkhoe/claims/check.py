@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, partial, reduce
 from xml.etree import ElementTree
 
 from songkhoe.claims import codes
@@ -238,59 +238,53 @@ def _check_fields(row: Row, table: str, report: _Report) -> None:
         rule = rules.get(name)
         if rule is None:
             report.add(ma_lk, table, name, f"unknown field (not in table {table} of QĐ 130/4750)")
-        elif value and not rule.holds(value):
+        elif value and not rule[1](value):
             # a value of the wrong form is not looked up in its list as well
-            for message in list(_value_problems(rule.spec, value)) or _listed_problems(
+            for message in list(_value_problems(rule[0], value)) or _listed_problems(
                 table, name, value
             ):
                 report.add(ma_lk, table, name, message)
 
 
-@dataclass(frozen=True)
-class _Rule:
-    """What one field's value must be, compiled once: `holds` is true exactly when
-    `_value_problems` and `_listed_problems` find nothing (they say what is wrong; this is the
-    fast answer for the common case, a claim without problems)."""
+Holds = Callable[[str], bool]
 
-    table: str
-    spec: FieldSpec
-    max_size: int | None  # None: no limit, or a single time (its format gives its length)
-    number: bool
-    time: bool
-    coded: bool
-    card: bool
 
-    def holds(self, value: str) -> bool:
-        spec = self.spec
-        if self.max_size is not None and len(value) > self.max_size:
+def _both(first: Holds, second: Holds) -> Holds:
+    return lambda value: first(value) and second(value)
+
+
+def _compiled(table: str, spec: FieldSpec) -> Holds:
+    """Whether a (non-empty) value of the field holds: true exactly when `_value_problems` and
+    `_listed_problems` find nothing (they say what is wrong). Made once per field from only the
+    checks it needs: this is the checker's inner loop, and a claim without problems is the
+    common case."""
+    size = None if spec.is_time and not spec.several_values else spec.max_size
+    checks: list[Holds] = []
+    if size is not None:
+        checks.append(lambda value: len(value) <= size)
+    if spec.type == NUMBER:
+        checks.append(lambda value: _number(value) is not None)
+    if spec.is_time:
+        checks.append(partial(_times_hold, spec))
+    if (table, spec.name) in codes.CODE_LISTS:
+        checks.append(lambda value: codes.code_problem(table, spec.name, value) is None)
+    if spec.name == "MA_THE_BHYT":
+        checks.append(lambda value: not any(card_problem(c) for c in value.split(";")))
+    return reduce(_both, checks) if checks else lambda value: True
+
+
+def _times_hold(spec: FieldSpec, value: str) -> bool:
+    for part in value.split(";") if spec.several_values else (value,):
+        if len(part) not in spec.time_lengths or not part.isdigit():
             return False
-        if self.number and _number(value) is None:
+        if spec.checks_date and _parse_time(part, spec.time_lengths) is None:
             return False
-        if self.time:
-            for part in value.split(";") if spec.several_values else (value,):
-                if len(part) not in spec.time_lengths or not part.isdigit():
-                    return False
-                if spec.checks_date and _parse_time(part, spec.time_lengths) is None:
-                    return False
-        if self.coded and codes.code_problem(self.table, spec.name, value) is not None:
-            return False
-        return not (self.card and any(card_problem(c) for c in value.split(";")))
+    return True
 
 
 @cache
-def _rules(table: str) -> dict[str, _Rule]:
-    return {
-        name: _Rule(
-            table=table,
-            spec=spec,
-            max_size=None if spec.is_time and not spec.several_values else spec.max_size,
-            number=spec.type == NUMBER,
-            time=spec.is_time,
-            coded=(table, name) in codes.CODE_LISTS,
-            card=name == "MA_THE_BHYT",
-        )
-        for name, spec in field_tables()[table].items()
-    }
+def _rules(table: str) -> dict[str, tuple[FieldSpec, Holds]]:
+    return {name: (spec, _compiled(table, spec)) for name, spec in field_tables()[table].items()}
 
 
 def _listed_problems(table: str, name: str, value: str) -> Iterator[str]:

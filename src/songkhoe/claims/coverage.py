@@ -4,9 +4,11 @@ What the claims XML takes from the card (QĐ 130/QĐ-BYT, XML1 and the check-in 
 `MA_THE_BHYT` (the 15-character number) is `subscriberId` and an identifier of system
 `songkhoe.fhir.systems.BHYT`; `GT_THE_TU` / `GT_THE_DEN` (first and last day the card is valid,
 yyyymmdd) are `period.start` / `period.end`; `MA_DKBD` (the initial registration facility, "gồm
-có 05 ký tự") and `NAM_NAM_LIEN_TUC` (the date five years of continuous participation are
-reached, yyyymmdd) are extensions. The benefit group and level are `class` entries (types `group`
-and `class` of http://terminology.hl7.org/CodeSystem/coverage-class). The payor is Vietnam Social
+có 05 ký tự"), `NAM_NAM_LIEN_TUC` (the date five years of continuous participation are
+reached, yyyymmdd) and `NGAY_MIEN_CCT` (the day the holder is exempt from co-payment for the
+rest of that year, from the exemption paper, XML1 #21) are extensions. The benefit group and
+level are `class` entries (types `group` and `class` of
+http://terminology.hl7.org/CodeSystem/coverage-class). The payor is Vietnam Social
 Security (BHXH), named by display.
 """
 
@@ -21,6 +23,7 @@ from songkhoe.fhir.systems import BASE, BHYT
 BHYT_FACILITY = f"{BASE}/sid/bhyt-facility-code"
 EXT_INITIAL_FACILITY = f"{BASE}/StructureDefinition/bhyt-initial-registration-facility"
 EXT_FIVE_YEARS = f"{BASE}/StructureDefinition/bhyt-five-years-continuous"
+EXT_COPAY_EXEMPT = f"{BASE}/StructureDefinition/bhyt-copay-exempt-from"
 COVERAGE_CLASS = "http://terminology.hl7.org/CodeSystem/coverage-class"
 PAYOR = "Bảo hiểm xã hội Việt Nam"
 FACILITY_PATTERN = re.compile(r"[0-9A-Za-z]{5}")  # MA_DKBD: 5 characters (QĐ 130, XML1 no. 17)
@@ -38,6 +41,7 @@ def coverage_resource(
     valid_to: date,
     initial_facility: str,
     five_years_from: date | None = None,
+    copay_exempt_from: date | None = None,
 ) -> dict:
     """The Coverage of a card; ValueError naming the fault for a malformed card number, an
     initial facility that is not 5 characters, or a validity that ends before it starts."""
@@ -58,6 +62,8 @@ def coverage_resource(
     ]
     if five_years_from is not None:
         extensions.append({"url": EXT_FIVE_YEARS, "valueDate": five_years_from.isoformat()})
+    if copay_exempt_from is not None:
+        extensions.append({"url": EXT_COPAY_EXEMPT, "valueDate": copay_exempt_from.isoformat()})
     return {
         "resourceType": "Coverage",
         "extension": extensions,
@@ -87,12 +93,21 @@ def coverage_initial_facility(coverage: dict) -> str | None:
     return None
 
 
-def coverage_five_years_from(coverage: dict) -> date | None:
-    """The NAM_NAM_LIEN_TUC of a Coverage, None if it has none."""
+def _date_extension(coverage: dict, url: str) -> date | None:
     for extension in coverage.get("extension", ()):
-        if extension["url"] == EXT_FIVE_YEARS:
+        if extension["url"] == url:
             return date.fromisoformat(extension["valueDate"])
     return None
+
+
+def coverage_five_years_from(coverage: dict) -> date | None:
+    """The NAM_NAM_LIEN_TUC of a Coverage, None if it has none."""
+    return _date_extension(coverage, EXT_FIVE_YEARS)
+
+
+def coverage_copay_exempt_from(coverage: dict) -> date | None:
+    """The NGAY_MIEN_CCT of a Coverage, None if it has none."""
+    return _date_extension(coverage, EXT_COPAY_EXEMPT)
 
 
 def _period(coverage: dict) -> tuple[date | None, date | None]:

@@ -59,6 +59,7 @@ from songkhoe.claims.coverage import (
     BHYT_FACILITY,
     FACILITY_PATTERN,
     card_in_force,
+    coverage_copay_exempt_from,
     coverage_five_years_from,
     coverage_initial_facility,
 )
@@ -858,7 +859,7 @@ def _card(coverages: list[dict], on: date) -> CardInForce | None:
         valid_from=date.fromisoformat(coverage["period"]["start"]),
         valid_to=date.fromisoformat(coverage["period"]["end"]),
         five_years_from=coverage_five_years_from(coverage),
-        copay_exempt_from=None,
+        copay_exempt_from=coverage_copay_exempt_from(coverage),
     )
 
 
