@@ -15,6 +15,7 @@ from songkhoe.chatbot import views as chatbot_views
 from songkhoe.claims import views as claims_views
 from songkhoe.clinical import pages as clinical_pages
 from songkhoe.config import get_settings, tile_origin
+from songkhoe.ecg import views as ecg_views
 from songkhoe.fhir import api as fhir_api
 from songkhoe.fhir.openapi import JSON, MIDDLEWARE_ERRORS, response_doc
 from songkhoe.fhir.store import ResourceStore
@@ -86,6 +87,7 @@ def create_app(*, store: ResourceStore) -> FastAPI:
     map_views.install(app)  # the map, with the tile layer read once like the CSP below
     app.include_router(ncd_api.router)
     imaging_views.install(app, store)  # its pages, and the AI worker when run in a thread
+    app.include_router(ecg_views.router)
     telehealth_views.install(app, store)
     app.include_router(prescribing_views.router)
     app.include_router(surveillance_api.router)

@@ -68,6 +68,7 @@ def test_every_page_answers_plain_html_under_the_csp(town):
                 "high-risk-untreated",
                 "undiagnosed-htn",
                 "lung-screening",
+                "af-stroke-risk",
             )
         ],
         (worker, "/dashboard"),

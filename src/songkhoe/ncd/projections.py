@@ -56,11 +56,28 @@ from songkhoe.terminology import loinc
 # ICD-10 blocks I10-I15 "Hypertensive diseases" and E10-E14 "Diabetes mellitus" (WHO 2019).
 HYPERTENSION_CODES = frozenset({"I10", "I11", "I12", "I13", "I15"})
 DIABETES_CODES = frozenset({"E10", "E11", "E12", "E13", "E14"})
+# The ICD-10 (WHO 2019) codes of the conditions the CHA2DS2-VA stroke-risk score of atrial
+# fibrillation counts (`songkhoe.ncd.scores.cha2ds2_va`; ESC 2024 AF guideline, Van Gelder et al.,
+# Eur Heart J 2024;45:3314-3414). The guideline defines its items clinically, not by code: this
+# mapping is ours. A code matches a prefix ignoring the dot ("I11.0" matches "I11.0" and "I110").
+AF_CODES = ("I48",)  # atrial fibrillation and flutter
+HEART_FAILURE_CODES = ("I50", "I11.0", "I13.0", "I13.2")  # heart failure; hypertensive with HF
+# stroke (I63 infarction, I64 not specified), G45 TIA, I74 arterial embolism and thrombosis,
+# I26 pulmonary embolism (thromboembolism as the Danish registries count it, Olesen et al., BMJ
+# 2011;342:d124), I69.3/I69.4 sequelae of infarction / of unspecified stroke (a past stroke)
+STROKE_CODES = ("I63", "I64", "G45", "I74", "I26", "I69.3", "I69.4")
+# myocardial infarction and chronic ischaemic heart disease, atherosclerosis (aortic plaque,
+# peripheral arteries), peripheral vascular disease unspecified
+VASCULAR_CODES = ("I21", "I22", "I23", "I24", "I25", "I70", "I73.9")
+STROKE_RISK_CODES = AF_CODES + HEART_FAILURE_CODES + STROKE_CODES + VASCULAR_CODES
 # ATC groups (WHO ATC/DDD Index): antihypertensives, statins and other lipid modifiers,
-# blood glucose lowering drugs.
+# blood glucose lowering drugs; oral anticoagulants: vitamin K antagonists (B01AA), direct
+# factor Xa inhibitors (B01AF), dabigatran etexilate (B01AE07).
 BP_LOWERING_ATC = ("C02", "C03", "C07", "C08", "C09")
 LIPID_LOWERING_ATC = ("C10",)
 GLUCOSE_LOWERING_ATC = ("A10",)
+ANTICOAGULANT_ATC = ("B01AA", "B01AF", "B01AE07")
+TREATMENT_ATC = BP_LOWERING_ATC + LIPID_LOWERING_ATC + GLUCOSE_LOWERING_ATC + ANTICOAGULANT_ATC
 BP_PANELS = ("85354-9", "55284-4")
 LABS = {loinc.FASTING_GLUCOSE.code: 18.016, loinc.TOTAL_CHOLESTEROL.code: 38.67}  # mg/dL per mmol/L
 FACT_TABLES: tuple[Table, ...] = (
@@ -77,6 +94,18 @@ class RefreshReport:
     as_of: str
     people: int
     rows: dict[str, int]
+
+
+def icd10_in(code: str, prefixes: Sequence[str]) -> bool:
+    """Whether an ICD-10 code starts with one of these codes, dots ignored."""
+    bare = code.replace(".", "")
+    return any(bare.startswith(p.replace(".", "")) for p in prefixes)
+
+
+def is_projected_diagnosis(code: str) -> bool:
+    """Whether `ncd_diagnosis` keeps a diagnosis: hypertension, diabetes or a condition the
+    AF stroke-risk score counts. Its readers each filter to the codes they mean."""
+    return code[:3] in HYPERTENSION_CODES | DIABETES_CODES or icd10_in(code, STROKE_RISK_CODES)
 
 
 def codes(concept: dict | None, system: str) -> list[str]:
@@ -195,7 +224,7 @@ class _Builder:
         if key is None or onset is None or not condition_counts(res):
             return
         for code in codes(res.get("code"), ICD10):
-            if code[:3] in HYPERTENSION_CODES | DIABETES_CODES:
+            if is_projected_diagnosis(code):
                 self.rows["ncd_diagnosis"].append((key, res["id"], code, onset))
 
     def medication_request(self, res: dict) -> None:
@@ -203,7 +232,7 @@ class _Builder:
         if key is None:
             return
         for atc in codes(res.get("medicationCodeableConcept"), ATC):
-            if atc.startswith(BP_LOWERING_ATC + LIPID_LOWERING_ATC + GLUCOSE_LOWERING_ATC):
+            if atc.startswith(TREATMENT_ATC):
                 row = (
                     key,
                     res["id"],

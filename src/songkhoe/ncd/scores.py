@@ -4,7 +4,8 @@ on arrays of length 1.
 
 Shipped (sources in each module): WHO 2019 CVD risk, laboratory model, Southeast Asia
 recalibration (`who_cvd`); FINDRISC (`findrisc`); office BP grade, Vietnamese and ISH 2020 grids
-(`bp`); USPSTF 2021 lung-cancer CT eligibility (`lung`); COPD-PS (`copd`).
+(`bp`); USPSTF 2021 lung-cancer CT eligibility (`lung`); COPD-PS (`copd`); the CHA2DS2-VA
+stroke risk of atrial fibrillation (`cha2ds2_va`, below).
 Not shipped: the WHO non-laboratory model (no reproducible Southeast Asia recalibration), the
 ModAsian FINDRISC variant and the ADA risk test (their numbers could not be checked against the
 primary source).
@@ -27,11 +28,14 @@ from songkhoe.ncd.lung import lung_ct_eligible, lung_ct_known
 from songkhoe.ncd.who_cvd import who_cvd_band, who_cvd_lab, who_cvd_note
 
 __all__ = [
+    "CHA2DS2_VA_ITEMS",
     "NUMBER_INPUTS",
     "FLAG_INPUTS",
     "TEXT_INPUTS",
     "PersonRisk",
     "bp_grade",
+    "cha2ds2_va",
+    "cha2ds2_va_advice",
     "copd_ps",
     "findrisc",
     "findrisc_band",
@@ -65,6 +69,62 @@ def smoker_status(smoker: Any, pack_years: Any, years_since_quit: Any) -> np.nda
     return np.select(
         [smoker == 1, (smoker == 0) & former, smoker == 0], ["current", "former", "never"], ""
     )
+
+
+CHA2DS2_VA_ITEMS = (  # (letter, condition or age band, points)
+    ("C", "heart_failure", 1),
+    ("H", "hypertension", 1),
+    ("A2", "age_75_plus", 2),
+    ("D", "diabetes", 1),
+    ("S2", "stroke", 2),
+    ("V", "vascular", 1),
+    ("A", "age_65_74", 1),
+)
+
+
+def cha2ds2_va(
+    age: Any, heart_failure: Any, hypertension: Any, diabetes: Any, stroke: Any, vascular: Any
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The CHA2DS2-VA score of people with atrial fibrillation and the points of each item, by
+    letter (CHA2DS2_VA_ITEMS): heart failure 1, hypertension 1, age >= 75 years 2, diabetes 1,
+    previous stroke, TIA or thromboembolism 2, vascular disease (myocardial infarction,
+    peripheral arterial disease, aortic plaque) 1, age 65-74 years 1; sex is not an item. Range
+    0-8. Conditions are flags (1 present, 0 absent); age in completed years.
+
+    Source: 2024 ESC Guidelines for the management of atrial fibrillation (Van Gelder IC et al.,
+    Eur Heart J 2024;45:3314-3414, doi:10.1093/eurheartj/ehae176), which replaced CHA2DS2-VASc
+    with CHA2DS2-VA (female sex an age-dependent modifier, not a risk factor per se). The items
+    and points as read in secondary sources quoting it (NHS Highland AF guideline 2026, Queensland
+    Health CCM "CHA2DS2-VA"), not in the guideline's own table. Where age is missing the age items
+    and the score are NaN; a missing condition counts as absent (a record lists what is known).
+    """
+    age = as_float(age)
+    known = ~np.isnan(age)
+    flags = {
+        "C": as_float(heart_failure),
+        "H": as_float(hypertension),
+        "D": as_float(diabetes),
+        "S2": as_float(stroke),
+        "V": as_float(vascular),
+    }
+    items = {
+        letter: np.where(flags[letter] == 1, points, 0.0)
+        for letter, _, points in CHA2DS2_VA_ITEMS
+        if letter in flags
+    }
+    items["A2"] = np.where(known, np.where(age >= 75, 2.0, 0.0), np.nan)
+    items["A"] = np.where(known, np.where((age >= 65) & (age < 75), 1.0, 0.0), np.nan)
+    items = {letter: items[letter] for letter, _, _ in CHA2DS2_VA_ITEMS}
+    return sum(items.values(), np.zeros(age.shape)), items
+
+
+def cha2ds2_va_advice(points: Any) -> np.ndarray:
+    """What the ESC 2024 AF guideline advises on oral anticoagulation for a CHA2DS2-VA score:
+    "recommended" at >= 2 (class I), "consider" at 1 (class IIa), "" at 0 (no risk factor) or
+    a missing score. As read in secondary sources quoting the guideline (see `cha2ds2_va`); the
+    decision also weighs bleeding risk, which this score does not hold."""
+    points = as_float(points)
+    return np.select([points >= 2, points == 1], ["recommended", "consider"], "")
 
 
 def score_arrays(columns: Mapping[str, Any], size: int) -> dict[str, np.ndarray]:

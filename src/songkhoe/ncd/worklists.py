@@ -19,10 +19,17 @@
   pack-years nor the year of quitting, so nobody can be found eligible: the list holds the current
   and former smokers aged 50-80 whose eligibility is undetermined (`lung_ct_known` false), with
   what to ask. Nothing is assumed.
+- `af-stroke-risk`: atrial fibrillation or flutter on record (an ICD-10 I48 diagnosis: the
+  clinician's confirmation of an ECG screen, I48.9, or any other), with the CHA2DS2-VA score of
+  the ESC 2024 AF guideline (`songkhoe.ncd.scores.cha2ds2_va`) from the diagnoses on record and
+  the age, each item with the diagnosis (code and Condition) or the age that gave it, the
+  guideline's advice, and whether an oral anticoagulant (ATC B01AA, B01AF, B01AE07) is actively
+  prescribed: the others are to be referred for an anticoagulation assessment. Highest score
+  first; an unknown age (no score) last.
 Deceased people are left out of every list.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +38,14 @@ from sqlalchemy import Connection, Engine
 from songkhoe.fhir.names import full_name
 from songkhoe.fhir.queries import live
 from songkhoe.ncd import projections as proj
-from songkhoe.ncd.scores import bp_grade, lung_ct_eligible, lung_ct_known
+from songkhoe.ncd.scores import (
+    CHA2DS2_VA_ITEMS,
+    bp_grade,
+    cha2ds2_va,
+    cha2ds2_va_advice,
+    lung_ct_eligible,
+    lung_ct_known,
+)
 from songkhoe.ncd.tables import (
     ncd_bp,
     ncd_diagnosis,
@@ -197,12 +211,70 @@ def lung_screening(ctx: Context) -> list[Entry]:
     ]  # fmt: skip
 
 
+def _first_diagnosis_rows(dx: dict[str, np.ndarray], prefixes: Sequence[str], n: int) -> np.ndarray:
+    """For each person, the row of `dx` of their earliest diagnosis among these ICD-10 codes
+    (`proj.icd10_in`), -1 if none."""
+    rows = np.flatnonzero([proj.icd10_in(c, prefixes) for c in dx["code"].tolist()])
+    first = proj.last_per_person(dx["person"][rows], -dx["onset"][rows].astype(np.int64), n)
+    return np.where(first >= 0, rows[first] if rows.size else first, -1)
+
+
+STROKE_RISK_DIAGNOSES = {  # CHA2DS2-VA letter: the ICD-10 codes that give it
+    "C": proj.HEART_FAILURE_CODES,
+    "H": tuple(sorted(proj.HYPERTENSION_CODES)),
+    "D": tuple(sorted(proj.DIABETES_CODES)),
+    "S2": proj.STROKE_CODES,
+    "V": proj.VASCULAR_CODES,
+}
+
+
+def af_stroke_risk(ctx: Context) -> list[Entry]:
+    n = ctx.people.key.size
+    dx = ctx.rows(ncd_diagnosis, "source_id", "code", time="onset")
+    af = _first_diagnosis_rows(dx, proj.AF_CODES, n)
+    found = {
+        item: _first_diagnosis_rows(dx, codes, n) for item, codes in STROKE_RISK_DIAGNOSES.items()
+    }
+    age = ctx.age()
+    score, points = cha2ds2_va(age, *(found[item] >= 0 for item in ("C", "H", "D", "S2", "V")))
+    advice = cha2ds2_va_advice(score)
+    tx = ctx.rows(ncd_treatment, "atc", "status", time="authored")
+    oac = np.array([atc.startswith(proj.ANTICOAGULANT_ATC) for atc in tx["atc"].tolist()], bool)
+    on = (tx["status"] == "active") & oac
+    anticoagulated = np.bincount(tx["person"][on], minlength=n) > 0
+    hit = np.flatnonzero(ctx.alive & (af >= 0))
+    hit = hit[np.argsort(np.where(np.isnan(score[hit]), 1.0, -score[hit]), kind="stable")]
+
+    def items(i: int) -> list[Entry]:
+        out: list[Entry] = []
+        for item, _, _ in CHA2DS2_VA_ITEMS:
+            if not points[item][i] > 0:
+                continue
+            row = found[item][i] if item in found else -1
+            basis: Entry = (
+                {"code": str(dx["code"][row]), "condition": f"Condition/{dx['source_id'][row]}"}
+                if row >= 0
+                else {"age": int(age[i])}
+            )
+            out.append({"item": item, "points": int(points[item][i]), **basis})
+        return out
+
+    return [
+        {"person": i, "age": None if np.isnan(age[i]) else int(age[i]),
+         "af_code": str(dx["code"][af[i]]), "af_since": _iso(dx["onset"][af[i]]),
+         "score": None if np.isnan(score[i]) else int(score[i]), "items": items(i),
+         "advice": str(advice[i]), "anticoagulated": bool(anticoagulated[i])}
+        for i in hit.tolist()
+    ]  # fmt: skip
+
+
 KINDS: dict[str, Callable[[Context], list[Entry]]] = {
     "overdue": overdue,
     "uncontrolled": uncontrolled,
     "high-risk-untreated": high_risk_untreated,
     "undiagnosed-htn": undiagnosed_hypertension,
     "lung-screening": lung_screening,
+    "af-stroke-risk": af_stroke_risk,
 }
 
 
