@@ -8,12 +8,12 @@ with the message given, every other readable envelope is received."""
 import base64
 import hashlib
 import itertools
-import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs
 from xml.etree import ElementTree
+
+from ..standin_server import serve as serve_answers
 
 USERNAME, PASSWORD = "27001_BV", "mật khẩu thử"
 PASSWORD_MD5 = hashlib.md5(PASSWORD.encode()).hexdigest().upper()
@@ -84,26 +84,12 @@ def inner_keys(envelope: ElementTree.Element) -> list[str]:
 def serve(gateway: StandInGateway) -> tuple[ThreadingHTTPServer, str]:
     """Start the stand-in on a free local port; its base URL."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            length = int(self.headers.get("Content-Length", "0"))
-            body = self.rfile.read(length).decode()
-            if self.headers.get("Content-Type", "").split(";")[0] != FORM:
-                status, answer = 415, {"maKetQua": "415"}
-            else:
-                form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                status, answer = 200, gateway.answer(self.path, form, headers)
-            data = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def answer(method: str, path: str, headers: dict[str, str], body: str) -> tuple[int, dict]:
+        if method != "POST":
+            return 405, {"maKetQua": "405"}
+        if headers.get("content-type", "").split(";")[0] != FORM:
+            return 415, {"maKetQua": "415"}
+        form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        return 200, gateway.answer(path, form, headers)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+    return serve_answers(answer)

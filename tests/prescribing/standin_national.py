@@ -11,11 +11,12 @@ the field named in `danh_sach_cac_loi`), as is a code it has taken before."""
 import itertools
 import json
 import re
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from ..standin_server import serve as serve_answers
 
 FACILITY, FACILITY_PASSWORD = "0130009", "mật khẩu cơ sở"
 APP_NAME, APP_KEY = "songkhoe-thu", "khoa-ung-dung-thu"
@@ -131,35 +132,11 @@ class StandIn:
 def serve(standin: StandIn) -> tuple[ThreadingHTTPServer, str]:
     """Start the stand-in on a free local port; its base URL."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def _reply(self, method: str) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            raw = self.rfile.read(length).decode() if length else ""
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                body = raw
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, answer = standin.answer(method, self.path, headers, body)
-            data = (answer if isinstance(answer, str) else json.dumps(answer)).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            try:
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):  # a client that stopped waiting
-                pass
+    def answer(method: str, path: str, headers: dict[str, str], raw: str) -> tuple[int, Any]:
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw
+        return standin.answer(method, path, headers, body)
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            self._reply("GET")
-
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            self._reply("POST")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+    return serve_answers(answer)
