@@ -23,6 +23,7 @@ from songkhoe.web.pages import (
     message,
     page,
     page_router,
+    refused,
     register_chart_panel,
     register_nav,
 )
@@ -34,10 +35,6 @@ READERS = frozenset({Role.DOCTOR, Role.SPECIALIST})
 
 def _is_reader(who: Viewer) -> bool:
     return who.principal.role in READERS
-
-
-def _refused(request: Request, who: Viewer, exc: FhirError) -> Response:
-    return message(request, who, exc.status, "forbidden" if exc.status == 403 else "not_found")
 
 
 def chart_panel(store: ResourceStore, who: Viewer, patient_id: str) -> dict | None:
@@ -69,7 +66,7 @@ def upload_form(request: Request, who: ViewerDep, patient: str) -> Response:
     try:
         person = who.caller.read("read", "Patient", patient)
     except FhirError as exc:
-        return _refused(request, who, exc)
+        return refused(request, who, exc)
     return page(request, "ecg/upload.html", who, patient=person)
 
 
@@ -79,7 +76,7 @@ async def upload(request: Request, who: ViewerDep, form: FormDataDep) -> Respons
     try:
         person = who.caller.read("read", "Patient", patient_id)
     except FhirError as exc:
-        return _refused(request, who, exc)
+        return refused(request, who, exc)
     sent = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
     if not sent:
         return page(request, "ecg/upload.html", who, 400, patient=person, error_key="ecg_no_file")
@@ -94,7 +91,7 @@ async def upload(request: Request, who: ViewerDep, form: FormDataDep) -> Respons
     except (*service.ECG_ERRORS, records.RecordingRefused) as exc:
         return page(request, "ecg/upload.html", who, 400, patient=person, error=str(exc))
     except FhirError as exc:
-        return _refused(request, who, exc)
+        return refused(request, who, exc)
     return RedirectResponse(f"/ecg/recordings/{record_id}", 303)
 
 
@@ -104,7 +101,7 @@ def recording_page(
     try:
         found = records.record(who.caller, record_id)
     except FhirError as exc:
-        return _refused(request, who, exc)
+        return refused(request, who, exc)
     recording = records.signal_of(found.recording)
     proposal = found.proposal
     lead = recording.signal[:, recording.lead_index()]
@@ -146,5 +143,5 @@ def review(request: Request, who: ViewerDep, form: FormDataDep, record_id: str) 
     except records.ReviewError as exc:
         return recording_page(request, who, record_id, error=str(exc))
     except FhirError as exc:
-        return _refused(request, who, exc)
+        return refused(request, who, exc)
     return RedirectResponse(f"/ecg/recordings/{record_id}", 303)

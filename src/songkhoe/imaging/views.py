@@ -28,6 +28,7 @@ from songkhoe.web.pages import (
     message,
     page,
     page_router,
+    refused,
     register_chart_panel,
     register_nav,
 )
@@ -133,10 +134,6 @@ def _is_reader(who: Viewer) -> bool:
     return who.principal.role in READERS
 
 
-def _refused(request: Request, who: Viewer, exc: FhirError) -> Response:
-    return message(request, who, exc.status, "forbidden" if exc.status == 403 else "not_found")
-
-
 def chart_panel(store: ResourceStore, who: Viewer, patient_id: str) -> dict | None:
     if not who.access.sees_people:
         return None
@@ -190,7 +187,7 @@ def upload_form(request: Request, who: ViewerDep, patient: str) -> Response:
     try:
         person = who.caller.read("read", "Patient", patient)
     except FhirError as exc:
-        return _refused(request, who, exc)
+        return refused(request, who, exc)
     return page(request, "imaging/upload.html", who, patient=person, **_limits())
 
 
@@ -200,20 +197,20 @@ async def upload(request: Request, who: ViewerDep, form: FormDataDep) -> Respons
     try:
         person = who.caller.read("read", "Patient", patient_id)
     except FhirError as exc:
-        return _refused(request, who, exc)
+        return refused(request, who, exc)
     film = form.get("film")
     limits = _limits()
 
-    def refused(**error) -> Response:
+    def bad_upload(**error) -> Response:
         return page(request, "imaging/upload.html", who, 400, patient=person, **limits, **error)
 
     if not isinstance(film, UploadFile):
-        return refused(error_key="img_no_file")
+        return bad_upload(error_key="img_no_file")
     if (film.size or 0) > limits["max_bytes"]:
-        return refused(error_key="img_too_large")
+        return bad_upload(error_key="img_too_large")
     data = await film.read()
     if not data:
-        return refused(error_key="img_no_file")
+        return bad_upload(error_key="img_no_file")
     try:  # decoding a film takes a while: off the event loop
         study_id = await run_in_threadpool(
             service.upload,
@@ -224,9 +221,9 @@ async def upload(request: Request, who: ViewerDep, form: FormDataDep) -> Respons
             data=data,
         )
     except InvalidImage as exc:
-        return refused(error=str(exc))
+        return bad_upload(error=str(exc))
     except FhirError as exc:
-        return _refused(request, who, exc)
+        return refused(request, who, exc)
     return RedirectResponse(f"/imaging/studies/{study_id}", 303)
 
 
@@ -236,7 +233,7 @@ def study_page(
     try:
         details = service.study_details(who.caller, study_id)
     except FhirError as exc:
-        return _refused(request, who, exc)
+        return refused(request, who, exc)
     found = details.found
     return page(
         request,
@@ -276,7 +273,7 @@ def review(request: Request, who: ViewerDep, form: FormDataDep, study_id: str) -
     except service.ReviewError as exc:
         return study_page(request, who, study_id, error=str(exc))
     except FhirError as exc:
-        return _refused(request, who, exc)
+        return refused(request, who, exc)
     return RedirectResponse(f"/imaging/studies/{study_id}", 303)
 
 
@@ -294,7 +291,7 @@ def export(request: Request, who: ViewerDep, study_id: str) -> Response:
     try:
         data = service.deidentified_dicom(who.caller, media_files(), study_id)
     except FhirError as exc:
-        return _refused(request, who, exc)
+        return refused(request, who, exc)
     except ExportRefused:
         return message(request, who, 409, "img_burned_in")
     if data is None:

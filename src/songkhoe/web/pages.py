@@ -31,6 +31,7 @@ from songkhoe.auth.models import ROLE_LABELS_VI, Principal
 from songkhoe.auth.policy import Access, stations
 from songkhoe.fhir.deps import StoreDep
 from songkhoe.fhir.names import NO_NAME, full_name
+from songkhoe.fhir.outcomes import FhirError
 from songkhoe.fhir.store import ResourceStore
 from songkhoe.places.catalog import commune, province
 from songkhoe.places.facilities import station_communes
@@ -223,6 +224,12 @@ def page(request: Request, name: str, who: Viewer, status: int = 200, **context)
 def message(request: Request, who: Viewer, status: int, key: str) -> HTMLResponse:
     """A page that only says `t(key)` (refusals, not found, ...)."""
     return page(request, "message.html", who, status, message=key)
+
+
+def refused(request: Request, who: Viewer, exc: FhirError) -> HTMLResponse:
+    """The page of a FHIR interaction the caller was refused: "forbidden" for a 403, "not found"
+    otherwise (the record is hidden, or is not there)."""
+    return message(request, who, exc.status, "forbidden" if exc.status == 403 else "not_found")
 
 
 @dataclass(frozen=True, slots=True)
